@@ -51,7 +51,7 @@ struct CollectorThroughput: AsyncParsableCommand {
             endpoint: 127.0.0.1:\(sinkPort)
             tls: {insecure: true}
             compression: none
-            sending_queue: {queue_size: 100, num_consumers: 4}
+            sending_queue: {queue_size: 10, num_consumers: 4}
             retry_on_failure: {initial_interval: 100ms, max_interval: 1s}
         service:
           telemetry:
@@ -69,7 +69,7 @@ struct CollectorThroughput: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(2))
 
         let request = Self.makeRequest(spans: spansPerRequest)
-        print("collector-bench: \(clients) clients, \(spansPerRequest) spans/request, \(seconds)s")
+        say("collector-bench: \(clients) clients, \(spansPerRequest) spans/request, \(seconds)s")
 
         // Throughput phase.
         let sentBefore = sink.count
@@ -81,7 +81,7 @@ struct CollectorThroughput: AsyncParsableCommand {
         let delivered = sink.count - sentBefore
         let rate = Double(delivered) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         let peak = ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0
-        print(String(format: "throughput: %.0f spans/s delivered (%d accepted, %d refused requests), peak RSS %.1f MiB",
+        say(String(format: "throughput: %.0f spans/s delivered (%d accepted, %d refused requests), peak RSS %.1f MiB",
                      rate, sent, refused, Double(peak) / 1_048_576))
 
         if overloadSeconds > 0 {
@@ -100,7 +100,7 @@ struct CollectorThroughput: AsyncParsableCommand {
             let samples = await sampler.value
             let firstHalf = samples.prefix(samples.count / 2).max() ?? 0
             let secondHalf = samples.suffix(samples.count / 2).max() ?? 0
-            print(String(format: "overload: %d requests accepted, %d refused with RESOURCE_EXHAUSTED; RSS max first half %.1f MiB, second half %.1f MiB",
+            say(String(format: "overload: %d requests accepted, %d refused with RESOURCE_EXHAUSTED; RSS max first half %.1f MiB, second half %.1f MiB",
                          accepted, refusedOverload, firstHalf, secondHalf))
         }
         process.terminate()
@@ -124,7 +124,9 @@ struct CollectorThroughput: AsyncParsableCommand {
                     var ok = 0, refused = 0
                     while ContinuousClock.now < deadline {
                         do {
-                            _ = try await service.export(request)
+                            var options = CallOptions.defaults
+                            options.timeout = .seconds(5)
+                            _ = try await service.export(request, options: options)
                             ok += 1
                         } catch {
                             refused += 1
@@ -188,4 +190,9 @@ final class SpanSink: TraceService.SimpleServiceProtocol {
         received.add(spans, ordering: .relaxed)
         return ExportTraceServiceResponse()
     }
+}
+
+/// Prints a line at once (stdout may be a pipe that would buffer it).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -319,6 +319,16 @@ final class PrometheusTranslationTests: XCTestCase {
         ])
     }
 
+    func testScopeAttributeThatWouldReplaceScopeNameIsDropped() {
+        var scope = InstrumentationScope()
+        scope.name = "io.vigil.http"
+        scope.attributes = [PRWFixtures.kv("name", "impostor")]
+        let labels = PRWFixtures.translate([PRWFixtures.gauge("g", points: [PRWFixtures.intPoint(1)])], scope: scope)
+            .series(named: "g").first?.labelMap
+
+        XCTAssertEqual(labels, ["__name__": "g", "otel_scope_name": "io.vigil.http"])
+    }
+
     func testScopeLabelsCanBeTurnedOff() {
         var scope = InstrumentationScope()
         scope.name = "io.vigil.http"
@@ -340,6 +350,15 @@ final class PrometheusTranslationTests: XCTestCase {
         let created = result.series(named: "requests_created")
         XCTAssertEqual(created.first?.samples.map(\.value), [Double(PRWFixtures.timeMs - 60_000)])
         XCTAssertEqual(created.first?.samples.map(\.timestamp), [PRWFixtures.timeMs])
+    }
+
+    func testNonMonotonicSumHasNoCreatedSeries() {
+        var point = PRWFixtures.intPoint(5)
+        point.startTimeUnixNano = PRWFixtures.timeNs - 60_000_000_000
+        let options = PrometheusTranslationOptions(exportCreatedMetric: true)
+        let metric = PRWFixtures.sum("queue.size", monotonic: false, points: [point])
+
+        XCTAssertEqual(PRWFixtures.translate([metric], options: options).metricNames, ["queue_size"])
     }
 
     func testCreatedSeriesAreOffByDefault() {

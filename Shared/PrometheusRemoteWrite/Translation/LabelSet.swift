@@ -137,9 +137,20 @@ extension Array where Element == PromLabel {
 
     /// A copy with `label` set (replaced or inserted), still sorted by name.
     func setting(_ label: PromLabel) -> [PromLabel] {
-        var copy = filter { $0.name != label.name }
-        copy.append(label)
-        return copy.sortedByName()
+        var copy = self
+        copy.setSorted(label)
+        return copy
+    }
+
+    /// Sets `label` in this name-sorted array, replacing a label of the same name or
+    /// inserting it at its place in byte order.
+    mutating func setSorted(_ label: PromLabel) {
+        if let i = firstIndex(where: { $0.name == label.name }) {
+            self[i] = label
+            return
+        }
+        let position = firstIndex(where: { label.name.utf8.lexicographicallyPrecedes($0.name.utf8) }) ?? count
+        insert(label, at: position)
     }
 }
 

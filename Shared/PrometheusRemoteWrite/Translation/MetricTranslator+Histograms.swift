@@ -77,9 +77,10 @@ extension Array where Element == PromLabel {
     /// `__name__` and an optional extra label (`le`, `quantile`) set on base labels; they
     /// replace attributes of the same name so a series never has a label twice.
     func setting(name: String, extra: PromLabel? = nil) -> [PromLabel] {
-        var copy = filter { $0.name != "__name__" && $0.name != extra?.name }
-        copy.append(PromLabel(name: "__name__", value: name))
-        if let extra { copy.append(extra) }
-        return copy.sortedByName()
+        var copy = self
+        copy.reserveCapacity(count + 2)
+        copy.setSorted(PromLabel(name: "__name__", value: name))
+        if let extra { copy.setSorted(extra) }
+        return copy
     }
 }

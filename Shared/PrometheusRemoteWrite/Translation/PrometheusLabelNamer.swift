@@ -13,6 +13,7 @@
 enum PrometheusLabelNamer {
     static func build(_ label: String) throws(TranslationError) -> String {
         guard !label.isEmpty else { throw .emptyLabelName }
+        if isAlreadyValid(label) { return label }
 
         var inner = Substring(label)
         let bytes = label.utf8
@@ -41,6 +42,27 @@ enum PrometheusLabelNamer {
             throw .invalidLabelName(original: label, normalized: name)
         }
         return name
+    }
+
+    /// True when `build` would return `label` unchanged: ASCII letters, digits and single
+    /// underscores, not starting with a digit, not only underscores. Most keys take this path.
+    private static func isAlreadyValid(_ label: String) -> Bool {
+        var previousWasUnderscore = false
+        var sawOther = false
+        for byte in label.utf8 {
+            switch byte {
+            case UInt8(ascii: "_"):
+                if previousWasUnderscore { return false }
+                previousWasUnderscore = true
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                previousWasUnderscore = false
+                sawOther = true
+            default:
+                return false
+            }
+        }
+        let first = label.utf8.first!
+        return sawOther && !(first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9"))
     }
 }
 

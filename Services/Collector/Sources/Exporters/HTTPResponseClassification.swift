@@ -1,17 +1,24 @@
 import AsyncHTTPClient
 import NIOHTTP1
 
-/// otelcol's rule for HTTP backends: 429, 502, 503 and 504 are worth retrying (after
-/// Retry-After when given); other 4xx and 5xx are permanent.
+/// Which HTTP answers are worth retrying (after Retry-After when given); the rest are
+/// permanent failures.
 enum HTTPResponseClassification {
-    static func error(status: HTTPResponseStatus, headers: HTTPHeaders, body: String, endpoint: String) -> ExportError {
-        let message = "\(endpoint) answered \(status.code)\(body.isEmpty ? "" : ": " + body.prefix(300))"
-        switch status.code {
-        case 429, 502, 503, 504:
-            return .retryable(message, retryAfter: retryAfter(headers))
-        default:
-            return .permanent(message)
+    /// OTLP/HTTP (spec, "Failures"): 429, 502, 503 and 504.
+    case otlp
+    /// Remote write 1.0: any 5xx, and 429.
+    case remoteWrite
+
+    func isRetryable(_ code: UInt) -> Bool {
+        switch self {
+        case .otlp: return [429, 502, 503, 504].contains(code)
+        case .remoteWrite: return code == 429 || (500..<600).contains(code)
         }
+    }
+
+    func error(status: HTTPResponseStatus, headers: HTTPHeaders, body: String, endpoint: String) -> ExportError {
+        let message = "\(endpoint) answered \(status.code)\(body.isEmpty ? "" : ": " + body.prefix(300))"
+        return isRetryable(status.code) ? .retryable(message, retryAfter: Self.retryAfter(headers)) : .permanent(message)
     }
 
     /// Retry-After as delay-seconds (the HTTP-date form is rare from these backends).

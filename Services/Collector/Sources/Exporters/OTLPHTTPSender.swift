@@ -45,13 +45,14 @@ public struct OTLPHTTPSender<Batch: SignalBatch>: BatchSender {
             request.headers.add(name: "Content-Encoding", value: "gzip")
         }
         request.body = .bytes(body)
-        try await HTTPDelivery.post(request, client: client, timeout: timeout, endpoint: url.absoluteString)
+        try await HTTPDelivery.post(request, client: client, timeout: timeout, endpoint: url.absoluteString, classification: .otlp)
     }
 }
 
 /// One POST with otelcol's treatment of the answer; shared by the HTTP exporters.
 enum HTTPDelivery {
-    static func post(_ request: HTTPClientRequest, client: HTTPClient, timeout: GoDuration, endpoint: String) async throws(ExportError) {
+    static func post(_ request: HTTPClientRequest, client: HTTPClient, timeout: GoDuration, endpoint: String,
+                     classification: HTTPResponseClassification) async throws(ExportError) {
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
@@ -60,7 +61,7 @@ enum HTTPDelivery {
         }
         let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
         guard (200..<300).contains(response.status.code) else {
-            throw HTTPResponseClassification.error(status: response.status, headers: response.headers, body: body, endpoint: endpoint)
+            throw classification.error(status: response.status, headers: response.headers, body: body, endpoint: endpoint)
         }
     }
 }

@@ -47,7 +47,8 @@ public struct RemoteWriteSender: BatchSender {
             http.headers.add(name: "User-Agent", value: "vigil-collector")
             for (name, value) in headers { http.headers.replaceOrAdd(name: name, value: value) }
             http.body = .bytes(ByteBuffer(bytes: Snappy.compress(bytes)))
-            try await HTTPDelivery.post(http, client: client, timeout: timeout, endpoint: settings.endpoint.absoluteString)
+            try await HTTPDelivery.post(http, client: client, timeout: timeout, endpoint: settings.endpoint.absoluteString,
+                                        classification: .remoteWrite)
         }
     }
 

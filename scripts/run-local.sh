@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Starts the Vigil fleet on this machine with embedded defaults: builds every service
+# built so far (release), writes default configs under .vigil/, starts each on the ports
+# of ARCHITECTURE.md, prints where each listens, and stops them all on Ctrl-C.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6.1 or later is needed)" >&2; exit 1; }
+state="$root/.vigil"
+mkdir -p "$state/logs" "$state/collector-queue"
+
+echo "building services (release)..."
+swift build -c release --product collector >/dev/null
+bin=$(swift build -c release --show-bin-path)
+
+# The collector forwards to the stores on their default ports; until a store runs, its
+# exporter keeps the data in a persistent queue on disk and retries.
+cat > "$state/collector.yaml" <<YAML
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:13133
+  file_storage:
+    directory: $state/collector-queue
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:4317
+      http:
+        endpoint: 0.0.0.0:4318
+processors:
+  batch:
+exporters:
+  prometheusremotewrite:
+    endpoint: http://127.0.0.1:9090/api/v1/write
+    resource_to_telemetry_conversion:
+      enabled: true
+    remote_write_queue:
+      storage: file_storage
+    retry_on_failure:
+      max_elapsed_time: 0
+  otlphttp/logs:
+    endpoint: http://127.0.0.1:3100/otlp
+    sending_queue:
+      storage: file_storage
+    retry_on_failure:
+      max_elapsed_time: 0
+  otlp/traces:
+    endpoint: 127.0.0.1:4417
+    tls:
+      insecure: true
+    sending_queue:
+      storage: file_storage
+    retry_on_failure:
+      max_elapsed_time: 0
+service:
+  extensions: [health_check, file_storage]
+  telemetry:
+    metrics:
+      address: 0.0.0.0:8888
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [otlp/traces]
+    metrics:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [prometheusremotewrite]
+    logs:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [otlphttp/logs]
+YAML
+
+pids=()
+stop_all() {
+  echo; echo "stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait || true
+}
+trap stop_all INT TERM
+
+"$bin/collector" --config="$state/collector.yaml" >"$state/logs/collector.log" 2>&1 &
+pids+=($!)
+
+for _ in $(seq 1 50); do
+  curl -fs http://127.0.0.1:13133/ >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+cat <<TXT
+Vigil is running (logs in $state/logs):
+  collector      OTLP gRPC 0.0.0.0:4317   OTLP HTTP 0.0.0.0:4318   self-metrics http://127.0.0.1:8888/metrics   health http://127.0.0.1:13133/
+Press Ctrl-C to stop.
+TXT
+wait
