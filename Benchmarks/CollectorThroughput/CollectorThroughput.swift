@@ -73,6 +73,7 @@ struct CollectorThroughput: AsyncParsableCommand {
 
         // Throughput phase.
         let sentBefore = sink.count
+        let cpuBefore = Self.cpuSeconds(pid: process.processIdentifier) ?? 0
         let start = ContinuousClock.now
         let (sent, refused) = try await push(request, port: basePort, for: seconds)
         // Let the last batches reach the sink.
@@ -81,8 +82,11 @@ struct CollectorThroughput: AsyncParsableCommand {
         let delivered = sink.count - sentBefore
         let rate = Double(delivered) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         let peak = ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0
+        let cpu = (Self.cpuSeconds(pid: process.processIdentifier) ?? 0) - cpuBefore
         say(String(format: "throughput: %.0f spans/s delivered (%d accepted, %d refused requests), peak RSS %.1f MiB",
                      rate, sent, refused, Double(peak) / 1_048_576))
+        say(String(format: "collector CPU: %.1f s for %d spans = %.0f spans per CPU-second",
+                     cpu, delivered, cpu > 0 ? Double(delivered) / cpu : 0))
 
         if overloadSeconds > 0 {
             sink.refuse.store(true, ordering: .relaxed)
@@ -104,7 +108,17 @@ struct CollectorThroughput: AsyncParsableCommand {
                          accepted, refusedOverload, firstHalf, secondHalf))
         }
         process.terminate()
-        process.waitUntilExit()
+        let stopStart = ContinuousClock.now
+        while process.isRunning, ContinuousClock.now - stopStart < .seconds(10) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let stopTime = ContinuousClock.now - stopStart
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            say("collector did not stop within 10 s of SIGTERM; killed")
+        } else {
+            say("collector stopped \(stopTime) after SIGTERM")
+        }
         sinkServer.beginGracefulShutdown()
         _ = await sinkTask.result
         try? FileManager.default.removeItem(at: directory)
@@ -166,6 +180,16 @@ struct CollectorThroughput: AsyncParsableCommand {
         resource.resource.attributes = [.with { $0.key = "service.name"; $0.value.stringValue = "bench" }]
         resource.scopeSpans = [scope]
         return .with { $0.resourceSpans = [resource] }
+    }
+
+    /// User plus system CPU time of a process, from /proc/<pid>/stat (clock ticks of 1/100 s).
+    static func cpuSeconds(pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command name: state is field 3; utime and stime are fields 14 and 15.
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func currentRSS(pid: Int32) -> Int? {

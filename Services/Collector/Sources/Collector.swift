@@ -102,11 +102,11 @@ struct ExporterRunner: Service {
             for watch in graph.memoryWatches { group.addTask { await watch.run() } }
             try? await gracefulShutdown()
             await graph.flushBatches()
-            await withTaskGroup(of: Void.self) { drain in
-                drain.addTask { for queue in graph.queues where !queue.isDurable { await queue.waitUntilEmpty() } }
-                drain.addTask { try? await Task.sleep(for: drainTimeout) }
-                await drain.next()
-                drain.cancelAll()
+            let deadline = ContinuousClock.now + drainTimeout
+            for queue in graph.queues where !queue.isDurable {
+                while await !queue.isIdle, ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
             }
             for queue in graph.queues { await queue.stop() }
             try? await Task.sleep(for: .milliseconds(200))

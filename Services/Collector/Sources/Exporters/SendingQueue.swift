@@ -48,6 +48,8 @@ public actor SendingQueue<Batch: SignalBatch>: BatchConsumer {
 
     public var count: Int { entries.count }
 
+    public var isIdle: Bool { entries.isEmpty && inFlight == 0 }
+
     public func hasCapacity() -> Bool { !stopping && entries.count < settings.queueSize }
 
     public func consume(_ batch: Batch) async throws(PipelineError) {
@@ -177,6 +179,12 @@ public actor SendingQueue<Batch: SignalBatch>: BatchConsumer {
                     logger.info("export failed, will retry", metadata: ["error": "\(message)", "interval": "\(wait)s"])
                     if await isStopping(), isDurable { return nil }
                     try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+                    if Task.isCancelled {
+                        // Shutdown gave up waiting: a persistent queue keeps the batch on
+                        // disk; an in-memory one can only drop it, as otelcol does.
+                        if !isDurable { counters?.sendFailed.increment(by: items) }
+                        return nil
+                    }
                     if await isStopping(), isDurable { return nil }
                 }
             }

@@ -149,6 +149,8 @@ final class PipelineGraph: Sendable {
 /// What the graph needs of a sending queue, whatever its signal.
 protocol QueueControl: Sendable {
     var isDurable: Bool { get }
+    /// Nothing queued and nothing being delivered.
+    var isIdle: Bool { get async }
     func run() async
     func stop() async
     func waitUntilEmpty() async
