@@ -72,6 +72,16 @@ final class OTLPHTTPReceiverTests: XCTestCase {
         }
     }
 
+    func testGetGets405NamingTheMethod() async throws {
+        let sink = RecordingConsumer<ExportTraceServiceRequest>()
+        try await makeApp(sink).test(.router) { client in
+            try await client.execute(uri: "/v1/traces", method: .get) { response in
+                XCTAssertEqual(response.status, .methodNotAllowed)
+                XCTAssertEqual(response.headers[.allow], "POST")
+            }
+        }
+    }
+
     func testOversizeBodyGets413() async throws {
         let sink = RecordingConsumer<ExportTraceServiceRequest>()
         try await makeApp(sink, maxBody: 100).test(.router) { client in

@@ -41,6 +41,8 @@ public enum ConfigFile {
             return ConfigError(file: file, keyPath: path(context.codingPath), message: "expected \(friendlyName(type)); \(context.debugDescription)")
         case .valueNotFound(let type, let context):
             return ConfigError(file: file, keyPath: path(context.codingPath), message: "expected \(friendlyName(type)), found nothing")
+        case .dataCorrupted(let context) where context.underlyingError is YamlError:
+            return ConfigError(file: file, keyPath: path(context.codingPath), message: "invalid YAML: \(context.underlyingError!)")
         case .dataCorrupted(let context):
             let message = (context.underlyingError as? ConfigValueError)?.message ?? context.debugDescription
             return ConfigError(file: file, keyPath: path(context.codingPath), message: message)

@@ -32,14 +32,25 @@ public enum BodyDecoding {
     }
 
     public static func gunzip(_ body: ByteBuffer, limit: Int) throws(BodyError) -> ByteBuffer {
+        // A gzip member is a 10-byte header, the deflate data and an 8-byte trailer.
+        guard body.readableBytes >= 18 else { throw .badGzip("\(body.readableBytes) bytes is too short for a gzip stream") }
         var input = body
+        let output: ByteBuffer
         do {
-            return try input.decompress(with: .gzip(), maxSize: limit)
+            output = try input.decompress(with: .gzip(), maxSize: limit)
         } catch let error as CompressNIOError where error == .bufferOverflow {
             throw .tooLarge(limit: limit)
         } catch {
             throw .badGzip("\(error)")
         }
+        // zlib stops quietly at the end of a truncated stream; the trailer's ISIZE (length
+        // mod 2^32, little-endian) tells a complete stream from a cut one.
+        let trailer = body.getBytes(at: body.readerIndex + body.readableBytes - 4, length: 4) ?? []
+        let declared = trailer.reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard declared == UInt32(truncatingIfNeeded: output.readableBytes) else {
+            throw .badGzip("stream is truncated or corrupt (trailer says \(declared) bytes, inflated \(output.readableBytes))")
+        }
+        return output
     }
 
     public static func gzip(_ body: ByteBuffer) -> ByteBuffer {

@@ -39,6 +39,11 @@ public struct OTLPHTTPReceiver: Sendable {
         reply: @escaping @Sendable (ReceiverIntake<Batch>.Outcome) -> Reply
     ) {
         let limit = settings.maxRequestBodySize
+        router.get(RouterPath(path)) { _, _ -> Response in
+            var response = OTLPHTTPErrors.response(.methodNotAllowed, encoding: .json, "\(path) accepts only POST")
+            response.headers[.allow] = "POST"
+            return response
+        }
         router.post(RouterPath(path)) { request, _ -> Response in
             let encoding: OTLPEncoding
             switch OTLPEncoding(contentType: request.headers[.contentType]) {

@@ -45,21 +45,10 @@ public protocol ItemValidating {
 extension ExportTraceServiceRequest: ItemValidating {
     /// A span needs a 16-byte trace id and an 8-byte span id (OTLP: "MUST" be non-zero).
     public mutating func removeInvalidItems() -> (rejected: Int, message: String) {
-        var rejected = 0
-        var example = ""
-        for r in resourceSpans.indices {
-            for s in resourceSpans[r].scopeSpans.indices {
-                let before = resourceSpans[r].scopeSpans[s].spans.count
-                resourceSpans[r].scopeSpans[s].spans.removeAll { span in
-                    let bad = span.traceID.count != 16 || span.spanID.count != 8
-                        || span.traceID.allSatisfy { $0 == 0 } || span.spanID.allSatisfy { $0 == 0 }
-                    if bad, example.isEmpty {
-                        example = "span \"\(span.name)\" has trace_id of \(span.traceID.count) bytes and span_id of \(span.spanID.count) bytes (need 16 and 8, not all zero)"
-                    }
-                    return bad
-                }
-                rejected += before - resourceSpans[r].scopeSpans[s].spans.count
-            }
+        let (rejected, example) = removeNestedItems(&resourceSpans, scopes: \.scopeSpans, items: \.spans) { span in
+            let valid = span.traceID.count == 16 && span.spanID.count == 8
+                && span.traceID.contains { $0 != 0 } && span.spanID.contains { $0 != 0 }
+            return valid ? nil : "span \"\(span.name)\" has trace_id of \(span.traceID.count) bytes and span_id of \(span.spanID.count) bytes (need 16 and 8, not all zero)"
         }
         return (rejected, rejected == 0 ? "" : "\(rejected) spans rejected: \(example)")
     }
@@ -68,23 +57,34 @@ extension ExportTraceServiceRequest: ItemValidating {
 extension ExportLogsServiceRequest: ItemValidating {
     /// Trace context on a log record is optional, but when present it must be well formed.
     public mutating func removeInvalidItems() -> (rejected: Int, message: String) {
-        var rejected = 0
-        var example = ""
-        for r in resourceLogs.indices {
-            for s in resourceLogs[r].scopeLogs.indices {
-                let before = resourceLogs[r].scopeLogs[s].logRecords.count
-                resourceLogs[r].scopeLogs[s].logRecords.removeAll { record in
-                    let bad = !(record.traceID.isEmpty || record.traceID.count == 16) || !(record.spanID.isEmpty || record.spanID.count == 8)
-                    if bad, example.isEmpty {
-                        example = "a log record has trace_id of \(record.traceID.count) bytes and span_id of \(record.spanID.count) bytes (need 16 and 8, or none)"
-                    }
-                    return bad
-                }
-                rejected += before - resourceLogs[r].scopeLogs[s].logRecords.count
-            }
+        let (rejected, example) = removeNestedItems(&resourceLogs, scopes: \.scopeLogs, items: \.logRecords) { record in
+            let valid = (record.traceID.isEmpty || record.traceID.count == 16) && (record.spanID.isEmpty || record.spanID.count == 8)
+            return valid ? nil : "a log record has trace_id of \(record.traceID.count) bytes and span_id of \(record.spanID.count) bytes (need 16 and 8, or none)"
         }
         return (rejected, rejected == 0 ? "" : "\(rejected) log records rejected: \(example)")
     }
+}
+
+/// Removes the items for which `problem` returns a description; returns how many and the
+/// first description, for the partial-success message.
+private func removeNestedItems<Resource, Scope, Item>(
+    _ resources: inout [Resource], scopes: WritableKeyPath<Resource, [Scope]>, items: WritableKeyPath<Scope, [Item]>,
+    problem: (Item) -> String?
+) -> (Int, String) {
+    var rejected = 0
+    var example = ""
+    for r in resources.indices {
+        for s in resources[r][keyPath: scopes].indices {
+            let before = resources[r][keyPath: scopes][s][keyPath: items].count
+            resources[r][keyPath: scopes][s][keyPath: items].removeAll { item in
+                guard let description = problem(item) else { return false }
+                if example.isEmpty { example = description }
+                return true
+            }
+            rejected += before - resources[r][keyPath: scopes][s][keyPath: items].count
+        }
+    }
+    return (rejected, example)
 }
 
 extension ExportMetricsServiceRequest: ItemValidating {
