@@ -7,5 +7,5 @@ cd "$root"
 
 ./scripts/install-test-deps.sh
 swift build --build-tests
-swift test --skip-build --parallel
+swift test --skip-build
 VIGIL_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest -v Tests/IntegrationTests

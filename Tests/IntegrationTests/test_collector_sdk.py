@@ -490,3 +490,11 @@ def test_health_check_answers_like_otelcol(collector):
     body = response.json()
     assert body["status"] == "Server available"
     assert "upSince" in body and "uptime" in body
+
+
+def test_ready_and_healthy_probes_on_the_telemetry_port(collector):
+    base = collector.metrics_url.rsplit("/metrics", 1)[0]
+    ready = requests.get(base + "/ready", timeout=5)
+    assert ready.status_code == 200 and ready.text.strip() == "ready"
+    healthy = requests.get(base + "/healthy", timeout=5)
+    assert healthy.status_code == 200 and healthy.text.strip() == "healthy"

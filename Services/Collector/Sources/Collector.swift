@@ -19,6 +19,7 @@ public final class Collector: Sendable {
     let logger: Logger
     let httpClient: HTTPClient
     let graph: PipelineGraph
+    let health = HealthRoutes()
 
     public init(config: CollectorConfig, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
                 logger: Logger = Logger(label: "vigil.collector")) throws {
@@ -32,6 +33,7 @@ public final class Collector: Sendable {
     /// Serves until a shutdown signal or until the calling task is cancelled.
     public func run(handleSignals: Bool = true) async throws {
         try await graph.recoverQueues()
+        health.markReady()
         var services: [any Service] = [ExporterRunner(graph: graph, logger: logger)]
         services.append(contentsOf: try servers())
         let group = ServiceGroup(
@@ -56,6 +58,7 @@ public final class Collector: Sendable {
         var services: [any Service] = []
         let telemetryRouter = Router()
         SelfMetrics(registry: telemetry.registry).addRoutes(to: telemetryRouter)
+        health.addRoutes(to: telemetryRouter)
         services.append(Application(router: telemetryRouter, configuration: .init(address: .init(config.service.telemetry.metricsAddress)), logger: logger))
 
         for (id, ext) in config.extensions where config.service.extensions.contains(id) {

@@ -2,17 +2,23 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import ServiceLifecycle
-import VigilService
 
-/// A grpc-swift server as a ServiceLifecycle service: serves until graceful shutdown,
-/// accepting gzip and deflate request compression as otelcol does.
-struct GRPCServerService: Service {
+/// A grpc-swift server (HTTP/2, plaintext) as a ServiceLifecycle service: serves until
+/// graceful shutdown, accepting gzip and deflate request compression.
+public struct GRPCServerService: Service {
     let endpoint: HostPort
     let maxMessageBytes: Int
     let services: [any RegistrableRPCService]
     let logger: Logger
 
-    func run() async throws {
+    public init(endpoint: HostPort, maxMessageBytes: Int, services: [any RegistrableRPCService], logger: Logger) {
+        self.endpoint = endpoint
+        self.maxMessageBytes = maxMessageBytes
+        self.services = services
+        self.logger = logger
+    }
+
+    public func run() async throws {
         var config = HTTP2ServerTransport.Posix.Config.defaults
         config.compression.enabledAlgorithms = .all
         config.rpc.maxRequestPayloadSize = maxMessageBytes
@@ -20,7 +26,7 @@ struct GRPCServerService: Service {
             address: .ipv4(host: endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host, port: endpoint.port),
             transportSecurity: .plaintext, config: config)
         let server = GRPCServer(transport: transport, services: services)
-        logger.info("OTLP gRPC receiver listening", metadata: ["endpoint": "\(endpoint)"])
+        logger.info("gRPC server listening", metadata: ["endpoint": "\(endpoint)"])
         try await withGracefulShutdownHandler {
             try await server.serve()
         } onGracefulShutdown: {
