@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "collector", targets: ["CollectorMain"]),
         .executable(name: "collector-bench", targets: ["CollectorThroughput"]),
+        .executable(name: "metrics-store", targets: ["MetricsStoreMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -110,6 +111,29 @@ let package = Package(
             path: "Benchmarks/CollectorThroughput"
         ),
 
+        // MARK: Metrics store
+
+        .target(
+            name: "MetricsStore",
+            dependencies: [
+                "OTLP", "PrometheusRemoteWrite", "Snappy", "VigilService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/MetricsStore/Sources"
+        ),
+        .executableTarget(
+            name: "MetricsStoreMain",
+            dependencies: [
+                "MetricsStore", "VigilService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/MetricsStore/Main"
+        ),
+
         // MARK: Tests
 
         .testTarget(
@@ -124,6 +148,14 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/CollectorTests"
+        ),
+        .testTarget(
+            name: "MetricsStoreTests",
+            dependencies: [
+                "MetricsStore", "PrometheusRemoteWrite", "Snappy",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/MetricsStoreTests"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,12 +2,12 @@
 # Installs what the test suite needs on a Debian machine; safe to run again.
 set -euo pipefail
 
-apt_packages=(docker-compose zlib1g-dev)
+apt_packages=(docker-compose zlib1g-dev prometheus)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 pip_packages=(

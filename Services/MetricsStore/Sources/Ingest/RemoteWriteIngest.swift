@@ -1,0 +1,61 @@
+import PrometheusRemoteWrite
+import Snappy
+import SwiftProtobuf
+
+/// Turns a remote write 1.0 body (snappy block-compressed protobuf WriteRequest) into
+/// what the head appends, the way Prometheus's receiver does: labels are sorted, empty
+/// label values dropped, and series without a metric name or with a repeated label name
+/// are skipped (counted, not failed).
+enum RemoteWriteIngest {
+    enum DecodeError: Error, CustomStringConvertible {
+        case snappy(String)
+        case protobuf(String)
+
+        var description: String {
+            switch self {
+            case .snappy(let detail): return "snappy: \(detail)"
+            case .protobuf(let detail): return "cannot decode WriteRequest: \(detail)"
+            }
+        }
+    }
+
+    struct Decoded {
+        var series: [(labels: Labels, samples: [Head.Sample])]
+        var invalidSeries: Int
+        var sampleCount: Int
+        var exemplarCount: Int
+        var metadata: [MetricMetadata]
+    }
+
+    static func decode(body: [UInt8], maxDecodedBytes: Int) throws(DecodeError) -> Decoded {
+        let raw: [UInt8]
+        do {
+            raw = try Snappy.decompress(body, maxLength: maxDecodedBytes)
+        } catch {
+            throw .snappy(error.description)
+        }
+        let request: WriteRequest
+        do {
+            request = try WriteRequest(serializedBytes: raw)
+        } catch {
+            throw .protobuf("\(error)")
+        }
+        var decoded = Decoded(series: [], invalidSeries: 0, sampleCount: 0, exemplarCount: 0, metadata: request.metadata)
+        decoded.series.reserveCapacity(request.timeseries.count)
+        for ts in request.timeseries {
+            var pairs: [(name: String, value: String)] = ts.labels.compactMap { $0.value.isEmpty ? nil : ($0.name, $0.value) }
+            pairs.sort { Array($0.name.utf8).lexicographicallyPrecedes($1.name.utf8) }
+            let hasName = pairs.contains { $0.0 == "__name__" }
+            let hasDuplicate = zip(pairs, pairs.dropFirst()).contains { $0.0 == $1.0 }
+            let hasEmptyName = pairs.contains { $0.0.isEmpty }
+            guard hasName, !hasDuplicate, !hasEmptyName else {
+                decoded.invalidSeries += 1
+                continue
+            }
+            decoded.series.append((Labels(sortedPairs: pairs), ts.samples.map { Head.Sample($0.timestamp, $0.value) }))
+            decoded.sampleCount += ts.samples.count
+            decoded.exemplarCount += ts.exemplars.count
+        }
+        return decoded
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import Synchronization
+
+/// The in-memory head of the TSDB: every series seen, its recent samples in XOR chunks,
+/// and a label index over them. Samples enter through `append`, which checks a whole
+/// request before changing anything (Prometheus's all-or-nothing appender), so a
+/// request refused as out of order leaves no trace.
+///
+/// Invariants: a series' samples are strictly increasing in time; closed chunks are
+/// immutable; series refs grow monotonically and are never reused.
+public final class Head: Sendable {
+    /// A sample as stored: milliseconds since the epoch and a float value.
+    public struct Sample: Sendable, Equatable {
+        public var timestamp: Int64
+        public var value: Double
+        public init(_ timestamp: Int64, _ value: Double) {
+            self.timestamp = timestamp
+            self.value = value
+        }
+        public static func == (a: Sample, b: Sample) -> Bool {
+            a.timestamp == b.timestamp && a.value.bitPattern == b.value.bitPattern
+        }
+    }
+
+    public enum AppendError: Error, CustomStringConvertible, Equatable {
+        case outOfOrder(series: String, timestamp: Int64)
+        case duplicate(series: String, timestamp: Int64)
+
+        /// Prometheus's wording, which remote-write senders log.
+        public var description: String {
+            switch self {
+            case .outOfOrder(let series, let t): return "out of order sample: series \(series) at timestamp \(t)"
+            case .duplicate(let series, let t): return "duplicate sample for timestamp: series \(series) at timestamp \(t)"
+            }
+        }
+    }
+
+    /// What an append changed, for the WAL: series created and samples added.
+    public struct AppendResult: Sendable {
+        public var newSeries: [(ref: SeriesRef, labels: Labels)] = []
+        public var samples: [(ref: SeriesRef, sample: Sample)] = []
+    }
+
+    final class MemSeries: @unchecked Sendable {
+        let ref: SeriesRef
+        let labels: Labels
+        var closedChunks: [XORChunk] = []
+        var openChunk = XORChunk()
+        var lastTimestamp = Int64.min
+        var lastValueBits: UInt64 = 0
+
+        init(ref: SeriesRef, labels: Labels) {
+            self.ref = ref
+            self.labels = labels
+        }
+
+        /// Samples per chunk before a new one is cut, as Prometheus does.
+        static let samplesPerChunk = 120
+
+        func append(_ sample: Sample) {
+            if openChunk.count >= Self.samplesPerChunk {
+                closedChunks.append(openChunk)
+                openChunk = XORChunk()
+            }
+            openChunk.append(timestamp: sample.timestamp, value: sample.value)
+            lastTimestamp = sample.timestamp
+            lastValueBits = sample.value.bitPattern
+        }
+
+        func samples(from mint: Int64, through maxt: Int64) -> [Sample] {
+            var out: [Sample] = []
+            for chunk in closedChunks + [openChunk] where chunk.count > 0 {
+                guard chunk.maxTime >= mint, chunk.minTime <= maxt else { continue }
+                var iterator = chunk.makeIterator()
+                while let (t, v) = try? iterator.next() {
+                    if t > maxt { break }
+                    if t >= mint { out.append(Sample(t, v)) }
+                }
+            }
+            return out
+        }
+
+        var minTime: Int64 { (closedChunks.first ?? openChunk).minTime }
+    }
+
+    struct State {
+        var byHash: [UInt64: [MemSeries]] = [:]
+        var byRef: [SeriesRef: MemSeries] = [:]
+        var nextRef: SeriesRef = 1
+        var sampleCount = 0
+    }
+
+    private let state = Mutex(State())
+    let postings = MemPostings()
+
+    public init() {}
+
+    public var seriesCount: Int { state.withLock { $0.byRef.count } }
+    public var sampleCount: Int { state.withLock { $0.sampleCount } }
+
+    /// Appends a request's samples, all or none. Samples equal to the newest one of their
+    /// series (same time, same value bits) are skipped, as Prometheus does.
+    public func append(_ request: [(labels: Labels, samples: [Sample])]) throws(AppendError) -> AppendResult {
+        try state.withLock { state throws(AppendError) -> AppendResult in
+            // Check everything first: the newest timestamp per series as this request
+            // would leave it, starting from what is stored.
+            var pendingLast: [Labels: (Int64, UInt64)] = [:]
+            for (labels, samples) in request {
+                var last = pendingLast[labels] ?? Self.lookup(state, labels).map { ($0.lastTimestamp, $0.lastValueBits) } ?? (Int64.min, 0)
+                for sample in samples {
+                    if sample.timestamp < last.0 {
+                        throw .outOfOrder(series: labels.description, timestamp: sample.timestamp)
+                    }
+                    if sample.timestamp == last.0, sample.value.bitPattern != last.1 {
+                        throw .duplicate(series: labels.description, timestamp: sample.timestamp)
+                    }
+                    last = (sample.timestamp, sample.value.bitPattern)
+                }
+                pendingLast[labels] = last
+            }
+            var result = AppendResult()
+            for (labels, samples) in request where !samples.isEmpty {
+                let series: MemSeries
+                if let existing = Self.lookup(state, labels) {
+                    series = existing
+                } else {
+                    series = Self.create(&state, labels, postings: postings)
+                    result.newSeries.append((series.ref, labels))
+                }
+                for sample in samples where sample.timestamp > series.lastTimestamp {
+                    series.append(sample)
+                    result.samples.append((series.ref, sample))
+                }
+            }
+            state.sampleCount += result.samples.count
+            return result
+        }
+    }
+
+    /// Rebuilds a series from the WAL with the ref it had.
+    public func replaySeries(ref: SeriesRef, labels: Labels) {
+        state.withLock { state in
+            guard state.byRef[ref] == nil else { return }
+            let series = MemSeries(ref: ref, labels: labels)
+            state.byRef[ref] = series
+            state.byHash[labels.stableHash, default: []].append(series)
+            state.nextRef = max(state.nextRef, ref + 1)
+            postings.add(ref, labels)
+        }
+    }
+
+    /// Re-adds replayed samples of one series, given in time order; older or equal ones are
+    /// skipped. Returns how many samples referred to an unknown series.
+    public func replaySamples(ref: SeriesRef, _ samples: [Sample]) -> Bool {
+        state.withLock { state in
+            guard let series = state.byRef[ref] else { return false }
+            for sample in samples where sample.timestamp > series.lastTimestamp {
+                series.append(sample)
+                state.sampleCount += 1
+            }
+            return true
+        }
+    }
+
+    /// Series whose labels satisfy every matcher, with their samples in [mint, maxt].
+    public func select(_ matchers: [LabelMatcher], mint: Int64 = .min, maxt: Int64 = .max) -> [(labels: Labels, samples: [Sample])] {
+        let refs = postings.select(matchers)
+        let series = state.withLock { state in refs.compactMap { state.byRef[$0] } }
+        return series.compactMap { s in
+            let samples = state.withLock { _ in s.samples(from: mint, through: maxt) }
+            return samples.isEmpty ? nil : (s.labels, samples)
+        }.sorted { $0.labels < $1.labels }
+    }
+
+    /// Label sets of the series matching any of the selectors that have a sample in range.
+    public func series(matching selectors: [[LabelMatcher]], mint: Int64, maxt: Int64) -> [Labels] {
+        var seen = Set<Labels>()
+        for matchers in selectors {
+            let refs = postings.select(matchers)
+            state.withLock { state in
+                for ref in refs {
+                    guard let s = state.byRef[ref], s.openChunk.count > 0 || !s.closedChunks.isEmpty else { continue }
+                    if s.lastTimestamp >= mint, s.minTime <= maxt { seen.insert(s.labels) }
+                }
+            }
+        }
+        return seen.sorted()
+    }
+
+    private static func lookup(_ state: State, _ labels: Labels) -> MemSeries? {
+        state.byHash[labels.stableHash]?.first { $0.labels == labels }
+    }
+
+    private static func create(_ state: inout State, _ labels: Labels, postings: MemPostings) -> MemSeries {
+        let series = MemSeries(ref: state.nextRef, labels: labels)
+        state.nextRef += 1
+        state.byRef[series.ref] = series
+        state.byHash[labels.stableHash, default: []].append(series)
+        postings.add(series.ref, labels)
+        return series
+    }
+}

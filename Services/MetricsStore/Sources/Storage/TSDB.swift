@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+
+/// The metrics-store's storage: the in-memory head, made durable by the write-ahead log.
+/// `append` returns only after the request's series and samples are fsynced in the WAL,
+/// so an acknowledged write survives kill -9; `open` replays the WAL into the head.
+public final class TSDB: Sendable {
+    public let head: Head
+    let wal: WriteAheadLog
+    let logger: Logger
+
+    public enum Failure: Error, CustomStringConvertible {
+        case rejected(Head.AppendError)
+        case wal(String)
+
+        public var description: String {
+            switch self {
+            case .rejected(let error): return error.description
+            case .wal(let detail): return "write-ahead log: \(detail)"
+            }
+        }
+    }
+
+    init(head: Head, wal: WriteAheadLog, logger: Logger) {
+        self.head = head
+        self.wal = wal
+        self.logger = logger
+    }
+
+    /// Opens (or creates) the storage under `directory`, replaying the WAL. A corrupt WAL
+    /// tail is cut off and logged with what was dropped; everything before it is kept.
+    public static func open(directory: URL, logger: Logger = Logger(label: "vigil.metrics-store.tsdb")) throws -> TSDB {
+        let walDirectory = directory.appendingPathComponent("wal")
+        try FileManager.default.createDirectory(at: walDirectory, withIntermediateDirectories: true)
+        let wal = try WriteAheadLog(directory: walDirectory)
+        let head = Head()
+        var pending: [SeriesRef: [Head.Sample]] = [:]
+        var undecodable = 0
+        let report = try wal.replay { payload in
+            do {
+                switch try WALRecord.decode(payload) {
+                case .series(let series):
+                    for (ref, labels) in series { head.replaySeries(ref: ref, labels: labels) }
+                case .samples(let samples):
+                    for (ref, sample) in samples { pending[ref, default: []].append(sample) }
+                }
+            } catch {
+                undecodable += 1
+            }
+        }
+        // Concurrent requests may reach the log in another order than they reached the
+        // head, so each series' samples are ordered before they go back in.
+        var orphaned = 0
+        for (ref, samples) in pending {
+            let ordered = samples.sorted { $0.timestamp < $1.timestamp }
+            if !head.replaySamples(ref: ref, ordered) { orphaned += ordered.count }
+        }
+        if let corruption = report.corruption {
+            logger.warning("WAL was corrupt; dropped its tail", metadata: [
+                "segment": "\(corruption.segment)", "offset": "\(corruption.offset)",
+                "dropped_bytes": "\(corruption.droppedBytes)", "reason": "\(corruption.reason)",
+            ])
+        }
+        if undecodable > 0 || orphaned > 0 {
+            logger.warning("WAL replay skipped records", metadata: ["undecodable": "\(undecodable)", "orphaned_samples": "\(orphaned)"])
+        }
+        logger.info("WAL replayed", metadata: ["series": "\(head.seriesCount)", "samples": "\(head.sampleCount)"])
+        return TSDB(head: head, wal: wal, logger: logger)
+    }
+
+    public func append(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws(Failure) {
+        let result: Head.AppendResult
+        do {
+            result = try head.append(request)
+        } catch {
+            throw .rejected(error)
+        }
+        var records: [[UInt8]] = []
+        if !result.newSeries.isEmpty { records.append(WALRecord.series(result.newSeries).encode()) }
+        if !result.samples.isEmpty { records.append(WALRecord.samples(result.samples).encode()) }
+        guard !records.isEmpty else { return }
+        do {
+            try await wal.append(records)
+        } catch {
+            throw .wal("\(error)")
+        }
+    }
+
+    public func close() { wal.close() }
+}

@@ -1,0 +1,148 @@
+/// The metrics-store's WAL record payloads (framing and checksums are the WAL's job):
+///
+///     series record:  0x01, then per series: ref uvarint, label count uvarint,
+///                     per label: name length uvarint, name bytes, value length uvarint, value bytes
+///     samples record: 0x02, then per sample: ref uvarint, timestamp zigzag varint,
+///                     value as 8 bytes little-endian IEEE-754 bits
+///
+/// A request writes its new series before its samples, in one WAL append.
+enum WALRecord {
+    case series([(ref: SeriesRef, labels: Labels)])
+    case samples([(ref: SeriesRef, sample: Head.Sample)])
+
+    static let seriesType: UInt8 = 1
+    static let samplesType: UInt8 = 2
+
+    struct DecodeError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func encode() -> [UInt8] {
+        var out: [UInt8] = []
+        switch self {
+        case .series(let series):
+            out.reserveCapacity(series.count * 64)
+            out.append(Self.seriesType)
+            for (ref, labels) in series {
+                Varint.appendUnsigned(ref, to: &out)
+                Varint.appendUnsigned(UInt64(labels.count), to: &out)
+                for label in labels {
+                    let (name, value) = (label.name, label.value)
+                    Varint.appendUnsigned(UInt64(name.utf8.count), to: &out)
+                    out.append(contentsOf: name.utf8)
+                    Varint.appendUnsigned(UInt64(value.utf8.count), to: &out)
+                    out.append(contentsOf: value.utf8)
+                }
+            }
+        case .samples(let samples):
+            out.reserveCapacity(1 + samples.count * 14)
+            out.append(Self.samplesType)
+            for (ref, sample) in samples {
+                Varint.appendUnsigned(ref, to: &out)
+                Varint.appendSigned(sample.timestamp, to: &out)
+                withUnsafeBytes(of: sample.value.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+            }
+        }
+        return out
+    }
+
+    static func decode(_ bytes: ArraySlice<UInt8>) throws(DecodeError) -> WALRecord {
+        var reader = Varint.Reader(bytes: bytes)
+        guard let type = reader.byte() else { throw DecodeError(description: "empty WAL record") }
+        switch type {
+        case seriesType:
+            var series: [(SeriesRef, Labels)] = []
+            while !reader.atEnd {
+                guard let ref = reader.unsigned(), let count = reader.unsigned(), count < 10_000 else {
+                    throw DecodeError(description: "truncated series record")
+                }
+                var pairs: [(name: String, value: String)] = []
+                for _ in 0..<count {
+                    guard let name = reader.string(), let value = reader.string() else {
+                        throw DecodeError(description: "truncated label in series record")
+                    }
+                    pairs.append((name, value))
+                }
+                series.append((ref, Labels(sortedPairs: pairs)))
+            }
+            return .series(series)
+        case samplesType:
+            var samples: [(SeriesRef, Head.Sample)] = []
+            while !reader.atEnd {
+                guard let ref = reader.unsigned(), let t = reader.signed(), let bits = reader.uint64LE() else {
+                    throw DecodeError(description: "truncated samples record")
+                }
+                samples.append((ref, Head.Sample(t, Double(bitPattern: bits))))
+            }
+            return .samples(samples)
+        default:
+            throw DecodeError(description: "unknown WAL record type \(type)")
+        }
+    }
+}
+
+/// Protobuf-style varints (zigzag for signed values).
+enum Varint {
+    static func appendUnsigned(_ value: UInt64, to out: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            out.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    static func appendSigned(_ value: Int64, to out: inout [UInt8]) {
+        appendUnsigned(UInt64(bitPattern: (value << 1) ^ (value >> 63)), to: &out)
+    }
+
+    struct Reader {
+        let bytes: ArraySlice<UInt8>
+        var index: Int
+
+        init(bytes: ArraySlice<UInt8>) {
+            self.bytes = bytes
+            self.index = bytes.startIndex
+        }
+
+        var atEnd: Bool { index >= bytes.endIndex }
+
+        mutating func byte() -> UInt8? {
+            guard index < bytes.endIndex else { return nil }
+            defer { index += 1 }
+            return bytes[index]
+        }
+
+        mutating func unsigned() -> UInt64? {
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            while let b = byte() {
+                if shift >= 64 { return nil }
+                result |= UInt64(b & 0x7F) << shift
+                if b < 0x80 { return result }
+                shift += 7
+            }
+            return nil
+        }
+
+        mutating func signed() -> Int64? {
+            guard let u = unsigned() else { return nil }
+            return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
+        }
+
+        mutating func uint64LE() -> UInt64? {
+            guard index + 8 <= bytes.endIndex else { return nil }
+            var v: UInt64 = 0
+            for i in 0..<8 { v |= UInt64(bytes[index + i]) << (8 * UInt64(i)) }
+            index += 8
+            return v
+        }
+
+        mutating func string() -> String? {
+            guard let length = unsigned(), length <= UInt64(bytes.endIndex - index) else { return nil }
+            let s = String(decoding: bytes[index..<index + Int(length)], as: UTF8.self)
+            index += Int(length)
+            return s
+        }
+    }
+}

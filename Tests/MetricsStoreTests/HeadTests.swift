@@ -1,0 +1,121 @@
+import XCTest
+@testable import MetricsStore
+
+final class HeadTests: XCTestCase {
+    let up: Labels = ["__name__": "up", "job": "api"]
+    let down: Labels = ["__name__": "up", "job": "db"]
+
+    func testAppendedSamplesAreSelectedByMatchers() throws {
+        let head = Head()
+        _ = try head.append([(up, [.init(1000, 1), .init(2000, 0)]), (down, [.init(1000, 1)])])
+        let selected = head.select([.equal("__name__", "up"), .equal("job", "api")])
+        XCTAssertEqual(selected.count, 1)
+        XCTAssertEqual(selected[0].labels, up)
+        XCTAssertEqual(selected[0].samples, [.init(1000, 1), .init(2000, 0)])
+        XCTAssertEqual(head.select([.equal("__name__", "up")]).count, 2)
+    }
+
+    func testOutOfOrderRequestIsRefusedWhole() throws {
+        let head = Head()
+        _ = try head.append([(up, [.init(5000, 1)])])
+        XCTAssertThrowsError(try head.append([(down, [.init(1000, 1)]), (up, [.init(4000, 2)])])) { error in
+            XCTAssertEqual(error as? Head.AppendError, .outOfOrder(series: up.description, timestamp: 4000))
+        }
+        XCTAssertTrue(head.select([.equal("job", "db")]).isEmpty, "nothing of a refused request is kept")
+    }
+
+    func testDuplicateTimestampWithOtherValueIsRefusedSameValueSkipped() throws {
+        let head = Head()
+        _ = try head.append([(up, [.init(1000, 1)])])
+        let again = try head.append([(up, [.init(1000, 1)])])
+        XCTAssertTrue(again.samples.isEmpty)
+        XCTAssertThrowsError(try head.append([(up, [.init(1000, 2)])])) { error in
+            XCTAssertEqual(error as? Head.AppendError, .duplicate(series: up.description, timestamp: 1000))
+        }
+    }
+
+    func testStaleMarkerBitsAreKept() throws {
+        let head = Head()
+        let stale = Double(bitPattern: 0x7ff0_0000_0000_0002)
+        _ = try head.append([(up, [.init(1000, 1), .init(2000, stale)])])
+        let samples = head.select([.equal("job", "api")])[0].samples
+        XCTAssertEqual(samples[1].value.bitPattern, 0x7ff0_0000_0000_0002)
+    }
+
+    func testManySamplesSpanSeveralChunksAndRangesSelect() throws {
+        let head = Head()
+        _ = try head.append([(up, (0..<1000).map { .init(Int64($0) * 15_000, Double($0)) })])
+        let all = head.select([.equal("job", "api")])[0].samples
+        XCTAssertEqual(all.count, 1000)
+        XCTAssertEqual(all.last, .init(999 * 15_000, 999))
+        let window = head.select([.equal("job", "api")], mint: 15_000 * 100, maxt: 15_000 * 200)[0].samples
+        XCTAssertEqual(window.count, 101)
+    }
+
+    func testSeriesLookupHonoursTimeRange() throws {
+        let head = Head()
+        _ = try head.append([(up, [.init(1000, 1)]), (down, [.init(100_000, 1)])])
+        XCTAssertEqual(head.series(matching: [[.equal("__name__", "up")]], mint: 50_000, maxt: 200_000), [down])
+    }
+
+    func testWALRecordsRoundTrip() throws {
+        let series: [(ref: SeriesRef, labels: Labels)] = [(1, up), (2, down)]
+        guard case .series(let decoded) = try WALRecord.decode(WALRecord.series(series).encode()[...]) else { return XCTFail() }
+        XCTAssertEqual(decoded.map(\.ref), [1, 2])
+        XCTAssertEqual(decoded.map(\.labels), [up, down])
+        let samples: [(ref: SeriesRef, sample: Head.Sample)] = [(1, .init(-5, .nan)), (2, .init(1_700_000_000_000, -0.5))]
+        guard case .samples(let back) = try WALRecord.decode(WALRecord.samples(samples).encode()[...]) else { return XCTFail() }
+        XCTAssertEqual(back.map(\.ref), [1, 2])
+        XCTAssertEqual(back.map(\.sample), samples.map(\.sample))
+    }
+
+    func testTruncatedWALRecordIsAnError() {
+        let bytes = WALRecord.series([(1, up)]).encode()
+        XCTAssertThrowsError(try WALRecord.decode(bytes.dropLast(3)))
+    }
+
+    func testTSDBReplaysWhatWasAcknowledged() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tsdb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try TSDB.open(directory: directory)
+        try await first.append([(up, [.init(1000, 1), .init(2000, 2)])])
+        try await first.append([(down, [.init(1000, 5)]), (up, [.init(3000, 3)])])
+        first.close()
+        let second = try TSDB.open(directory: directory)
+        XCTAssertEqual(second.head.select([.equal("job", "api")])[0].samples, [.init(1000, 1), .init(2000, 2), .init(3000, 3)])
+        XCTAssertEqual(second.head.select([.equal("job", "db")])[0].samples, [.init(1000, 5)])
+        // New series after replay get fresh refs: nothing collides.
+        try await second.append([(["__name__": "new"], [.init(1, 1)])])
+        XCTAssertEqual(second.head.seriesCount, 3)
+        second.close()
+    }
+}
+
+final class SeriesSelectorTests: XCTestCase {
+    func testMetricNameAndMatchers() throws {
+        let matchers = try SeriesSelector.parse(#"http_requests_total{job="api", code!~"5..", path=~'/a.*'}"#)
+        XCTAssertEqual(matchers.map(\.description), [#"__name__="http_requests_total""#, #"job="api""#, #"code!~"5..""#, #"path=~"/a.*""#])
+    }
+
+    func testQuotedUTF8Names() throws {
+        let matchers = try SeriesSelector.parse(#"{"my.metric", "service.name"="x"}"#)
+        XCTAssertEqual(matchers.map(\.name), ["__name__", "service.name"])
+        XCTAssertEqual(matchers.map(\.value), ["my.metric", "x"])
+    }
+
+    func testEscapesInStrings() throws {
+        let matchers = try SeriesSelector.parse(#"m{a="x\"y\n", b=`raw\n`}"#)
+        XCTAssertEqual(matchers[1].value, "x\"y\n")
+        XCTAssertEqual(matchers[2].value, #"raw\n"#)
+    }
+
+    func testErrorsCarryPosition() {
+        XCTAssertThrowsError(try SeriesSelector.parse("up{job=}")) { error in
+            XCTAssertEqual("\(error)", "1:8: parse error: unexpected character \"}\", expected string")
+        }
+        XCTAssertThrowsError(try SeriesSelector.parse(#"{job=""}"#)) { error in
+            XCTAssertEqual("\(error)", "vector selector must contain at least one non-empty matcher")
+        }
+        XCTAssertThrowsError(try SeriesSelector.parse("up extra"))
+    }
+}
