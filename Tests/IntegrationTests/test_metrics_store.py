@@ -311,3 +311,61 @@ remote_write:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def test_otlp_metrics_from_the_python_sdk_become_series(store):
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import Resource
+
+    exporter = OTLPMetricExporter(endpoint=store.url + "/api/v1/otlp/v1/metrics")
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=60_000)
+    provider = MeterProvider(metric_readers=[reader], resource=Resource.create(
+        {"service.name": "checkout", "service.namespace": "shop", "service.instance.id": "pod-1"}))
+    meter = provider.get_meter("test")
+    meter.create_counter("orders.placed", unit="1").add(3, {"region": "eu"})
+    meter.create_histogram("order.latency", unit="ms").record(42, {"region": "eu"})
+    assert reader.force_flush(10_000)
+    provider.shutdown()
+
+    counter = store.series("orders_placed_total")
+    assert len(counter) == 1, counter
+    assert {k: counter[0][k] for k in ("__name__", "job", "instance", "region", "otel_scope_name")} == {
+        "__name__": "orders_placed_total", "job": "shop/checkout", "instance": "pod-1", "region": "eu", "otel_scope_name": "test"}
+    buckets = store.series("order_latency_milliseconds_bucket")
+    assert any(s["le"] == "+Inf" for s in buckets)
+    metadata = requests.get(store.url + "/api/v1/metadata", params={"metric": "order_latency_milliseconds"}, timeout=5).json()
+    assert metadata["data"]["order_latency_milliseconds"][0]["type"] == "histogram"
+
+
+def test_otlp_bad_body_and_content_type(store):
+    response = requests.post(store.url + "/api/v1/otlp/v1/metrics", data=b"\x0a\xff\xff", headers={"Content-Type": "application/x-protobuf"}, timeout=5)
+    assert response.status_code == 400
+    response = requests.post(store.url + "/api/v1/otlp/v1/metrics", data=b"x", headers={"Content-Type": "text/plain"}, timeout=5)
+    assert response.status_code == 415
+
+
+def test_exemplars_are_queryable(store):
+    request = WriteRequest()
+    ts = request.timeseries.add()
+    ts.labels.add(name="__name__", value="latency_bucket")
+    ts.labels.add(name="le", value="0.5")
+    ts.samples.add(timestamp=NOW, value=3)
+    ex = ts.exemplars.add(value=0.42, timestamp=NOW)
+    ex.labels.add(name="trace_id", value="5b8efff798038103d269b633813fc60c")
+    assert store.write([], raw=bytes(cramjam.snappy.compress_raw(request.SerializeToString()))).status_code == 204
+    body = requests.get(store.url + "/api/v1/query_exemplars",
+                        params={"query": "latency_bucket", "start": (NOW - 1000) / 1000, "end": (NOW + 1000) / 1000}, timeout=5).json()
+    assert body["status"] == "success"
+    assert body["data"] == [{"seriesLabels": {"__name__": "latency_bucket", "le": "0.5"},
+                             "exemplars": [{"labels": {"trace_id": "5b8efff798038103d269b633813fc60c"}, "value": "0.42",
+                                            "timestamp": NOW / 1000}]}]
+
+
+def test_federate_serves_the_newest_samples_in_text_format(store):
+    now = int(time.time() * 1000)
+    assert store.write([({"__name__": "fed", "a": "x"}, [(now - 2000, 1), (now - 1000, 2)])]).status_code == 204
+    response = requests.get(store.url + "/federate", params={"match[]": "fed"}, timeout=5)
+    assert response.status_code == 200
+    assert response.text == f'# TYPE fed untyped\nfed{{a="x"}} 2 {now - 1000}\n'

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import OTLP
+import PrometheusRemoteWrite
 
 /// The HTTP API: remote write receiver, the metadata endpoints of Prometheus's API v1,
 /// status endpoints and the /-/ready and /-/healthy probes, in Prometheus's shapes.
@@ -11,6 +13,16 @@ struct MetricsStoreRoutes: Sendable {
 
     func add<Context: RequestContext>(to router: Router<Context>) {
         router.post("/api/v1/write") { request, _ in await self.write(request) }
+        router.post("/api/v1/otlp/v1/metrics") { request, _ in await self.otlpWrite(request) }
+        router.get("/api/v1/metadata") { request, _ in await self.metadata(request) }
+        for method in [HTTPRequest.Method.get, .post] {
+            router.on("/api/v1/query_exemplars", method: method) { request, _ in await self.queryExemplars(request) }
+        }
+        router.get("/federate") { request, _ in await self.federate(request) }
+        router.get("/api/v1/status/config") { _, _ in self.config() }
+        router.get("/api/v1/targets") { _, _ in
+            APIResponse.success(["activeTargets": [Any](), "droppedTargets": [Any](), "droppedTargetCounts": [String: Int]()] as [String: Any])
+        }
         for method in [HTTPRequest.Method.get, .post] {
             router.on("/api/v1/series", method: method) { request, _ in await self.series(request) }
             router.on("/api/v1/labels", method: method) { request, _ in await self.labelNames(request) }
@@ -47,6 +59,12 @@ struct MetricsStoreRoutes: Sendable {
         } catch {
             return plain(.badRequest, error.description)
         }
+        if let failure = await store(decoded) { return failure }
+        return Response(status: .noContent)
+    }
+
+    /// Appends decoded series; returns the error answer, or nil when stored.
+    func store(_ decoded: RemoteWriteIngest.Decoded) async -> Response? {
         do {
             try await tsdb.append(decoded.series)
         } catch {
@@ -55,7 +73,132 @@ struct MetricsStoreRoutes: Sendable {
             case .wal: return plain(.internalServerError, error.description)
             }
         }
-        return Response(status: .noContent)
+        tsdb.exemplars.add(decoded.exemplars)
+        for entry in decoded.metadata {
+            tsdb.metadata.set(entry.metricFamilyName, .init(type: Self.typeName(entry.type), help: entry.help, unit: entry.unit))
+        }
+        return nil
+    }
+
+    static func typeName(_ type: MetricMetadata.MetricType) -> String {
+        switch type {
+        case .counter: return "counter"
+        case .gauge: return "gauge"
+        case .histogram: return "histogram"
+        case .gaugehistogram: return "gaugehistogram"
+        case .summary: return "summary"
+        case .info: return "info"
+        case .stateset: return "stateset"
+        default: return "unknown"
+        }
+    }
+
+    // MARK: OTLP
+
+    func otlpWrite(_ request: Request) async -> Response {
+        var body = request.body
+        guard let buffer = try? await body.collect(upTo: options.maxRequestBytes) else {
+            return plain(.contentTooLarge, "request body is larger than \(options.maxRequestBytes) bytes")
+        }
+        let otlp: ExportMetricsServiceRequest
+        do {
+            otlp = try OTLPMetricsIngest.decode(buffer, contentType: request.headers[.contentType],
+                                                contentEncoding: request.headers[.contentEncoding], limit: options.maxRequestBytes * 8)
+        } catch {
+            if case .unsupportedContentType = error { return plain(.unsupportedMediaType, error.description) }
+            return plain(.badRequest, error.description)
+        }
+        let (decoded, translation) = OTLPMetricsIngest.translate(otlp)
+        if let failure = await store(decoded) { return failure }
+        var reply = ExportMetricsServiceResponse()
+        if translation.droppedDataPoints > 0 {
+            reply.partialSuccess.rejectedDataPoints = Int64(translation.droppedDataPoints)
+            reply.partialSuccess.errorMessage = translation.errors.prefix(3).joined(separator: "; ")
+        }
+        let bytes: [UInt8] = (try? reply.serializedBytes()) ?? []
+        return Response(status: .ok, headers: [.contentType: "application/x-protobuf"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    // MARK: Metadata, exemplars, federation
+
+    func metadata(_ request: Request) async -> Response {
+        let params = await APIParameters.read(request)
+        var entries = tsdb.metadata.all()
+        if let metric = params["metric"], !metric.isEmpty { entries = entries.filter { $0.key == metric } }
+        var names = entries.keys.sorted()
+        if let text = params["limit"], let limit = Int(text), limit > 0 { names = Array(names.prefix(limit)) }
+        var data: [String: Any] = [:]
+        for name in names {
+            let e = entries[name]!
+            data[name] = [["type": e.type, "help": e.help, "unit": e.unit]]
+        }
+        return APIResponse.success(data)
+    }
+
+    func queryExemplars(_ request: Request) async -> Response {
+        let params = await APIParameters.read(request)
+        do {
+            guard let query = params["query"], !query.isEmpty else {
+                throw APIResponse.Failure(.badData, "invalid parameter \"query\": query is empty")
+            }
+            let selectors = try Self.selectors([query])
+            let (start, end) = try Self.range(params)
+            let groups = tsdb.exemplars.query(selectors, start: start, end: end)
+            return APIResponse.success(groups.map { group in
+                [
+                    "seriesLabels": Self.labelDictionary(group.series),
+                    "exemplars": group.exemplars.map { e in
+                        ["labels": Self.labelDictionary(e.labels), "value": PrometheusNumber.format(e.value),
+                         "timestamp": Double(e.timestamp) / 1000] as [String: Any]
+                    },
+                ] as [String: Any]
+            })
+        } catch {
+            return APIResponse.error(error)
+        }
+    }
+
+    /// /federate: the newest sample (within the lookback window) of every matching series,
+    /// in the text exposition format.
+    func federate(_ request: Request) async -> Response {
+        let params = await APIParameters.read(request)
+        let selectors: [[LabelMatcher]]
+        do { selectors = try Self.selectors(params.all("match[]")) } catch {
+            return plain(.badRequest, error.message)
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let lookback: Int64 = 5 * 60 * 1000
+        var lines: [String] = []
+        var seen = Set<Labels>()
+        var lastFamily = ""
+        for matchers in selectors {
+            for (labels, samples) in tsdb.head.select(matchers, mint: now - lookback, maxt: now) where !seen.contains(labels) {
+                seen.insert(labels)
+                guard let last = samples.last, !last.value.isStaleMarker else { continue }
+                let name = labels["__name__"] ?? ""
+                if name != lastFamily {
+                    lines.append("# TYPE \(name) untyped")
+                    lastFamily = name
+                }
+                let rest = labels.filter { $0.name != "__name__" }.map { "\($0.name)=\"\(Self.escape($0.value))\"" }.joined(separator: ",")
+                lines.append("\(name){\(rest)} \(PrometheusNumber.format(last.value)) \(last.timestamp)")
+            }
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n"))))
+    }
+
+    func config() -> Response {
+        let yaml = (try? String(contentsOfFile: options.configFile, encoding: .utf8)) ?? ""
+        return APIResponse.success(["yaml": yaml])
+    }
+
+    static func labelDictionary(_ labels: Labels) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: labels.map { ($0.name, $0.value) })
+    }
+
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 
     // MARK: Metadata API

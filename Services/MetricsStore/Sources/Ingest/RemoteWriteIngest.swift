@@ -23,7 +23,7 @@ enum RemoteWriteIngest {
         var series: [(labels: Labels, samples: [Head.Sample])]
         var invalidSeries: Int
         var sampleCount: Int
-        var exemplarCount: Int
+        var exemplars: [StoredExemplar]
         var metadata: [MetricMetadata]
     }
 
@@ -40,21 +40,33 @@ enum RemoteWriteIngest {
         } catch {
             throw .protobuf("\(error)")
         }
-        var decoded = Decoded(series: [], invalidSeries: 0, sampleCount: 0, exemplarCount: 0, metadata: request.metadata)
+        return convert(request)
+    }
+
+    /// The checks and clean-up Prometheus applies to each series of a WriteRequest.
+    static func convert(_ request: WriteRequest) -> Decoded {
+        var decoded = Decoded(series: [], invalidSeries: 0, sampleCount: 0, exemplars: [], metadata: request.metadata)
         decoded.series.reserveCapacity(request.timeseries.count)
         for ts in request.timeseries {
             var pairs: [(name: String, value: String)] = ts.labels.compactMap { $0.value.isEmpty ? nil : ($0.name, $0.value) }
-            pairs.sort { Array($0.name.utf8).lexicographicallyPrecedes($1.name.utf8) }
-            let hasName = pairs.contains { $0.0 == "__name__" }
-            let hasDuplicate = zip(pairs, pairs.dropFirst()).contains { $0.0 == $1.0 }
-            let hasEmptyName = pairs.contains { $0.0.isEmpty }
+            if !zip(pairs, pairs.dropFirst()).allSatisfy({ $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) {
+                pairs.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+            }
+            let hasName = pairs.contains { $0.name == "__name__" }
+            let hasDuplicate = zip(pairs, pairs.dropFirst()).contains { $0.name == $1.name }
+            let hasEmptyName = pairs.contains { $0.name.isEmpty }
             guard hasName, !hasDuplicate, !hasEmptyName else {
                 decoded.invalidSeries += 1
                 continue
             }
-            decoded.series.append((Labels(sortedPairs: pairs), ts.samples.map { Head.Sample($0.timestamp, $0.value) }))
+            let labels = Labels(sortedPairs: pairs)
+            decoded.series.append((labels, ts.samples.map { Head.Sample($0.timestamp, $0.value) }))
             decoded.sampleCount += ts.samples.count
-            decoded.exemplarCount += ts.exemplars.count
+            for exemplar in ts.exemplars {
+                decoded.exemplars.append(StoredExemplar(
+                    series: labels, labels: Labels(sorting: exemplar.labels.map { ($0.name, $0.value) }),
+                    value: exemplar.value, timestamp: exemplar.timestamp))
+            }
         }
         return decoded
     }

@@ -6,6 +6,10 @@ import Logging
 /// so an acknowledged write survives kill -9; `open` replays the WAL into the head.
 public final class TSDB: Sendable {
     public let head: Head
+    /// Exemplars and metadata are kept in memory only (Prometheus keeps exemplars in its
+    /// WAL too; see the closing notes of the issue).
+    public let exemplars = ExemplarStorage()
+    public let metadata = MetadataStore()
     let wal: WriteAheadLog
     let logger: Logger
 
