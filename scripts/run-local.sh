@@ -8,10 +8,11 @@ cd "$root"
 
 command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6.1 or later is needed)" >&2; exit 1; }
 state="$root/.vigil"
-mkdir -p "$state/logs" "$state/collector-queue"
+mkdir -p "$state/logs" "$state/collector-queue" "$state/metrics-store"
 
 echo "building services (release)..."
 swift build -c release --product collector >/dev/null
+swift build -c release --product metrics-store >/dev/null
 bin=$(swift build -c release --show-bin-path)
 
 # The collector forwards to the stores on their default ports; until a store runs, its
@@ -82,17 +83,23 @@ stop_all() {
 }
 trap stop_all INT TERM
 
+"$bin/metrics-store" --web.listen-address=0.0.0.0:9090 --storage.tsdb.path="$state/metrics-store" \
+  --web.enable-remote-write-receiver >"$state/logs/metrics-store.log" 2>&1 &
+pids+=($!)
 "$bin/collector" --config="$state/collector.yaml" >"$state/logs/collector.log" 2>&1 &
 pids+=($!)
 
-for _ in $(seq 1 50); do
-  curl -fs http://127.0.0.1:13133/ >/dev/null 2>&1 && break
-  sleep 0.2
+for url in http://127.0.0.1:13133/ http://127.0.0.1:9090/-/ready; do
+  for _ in $(seq 1 50); do
+    curl -fs "$url" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
 done
 
 cat <<TXT
 Vigil is running (logs in $state/logs):
   collector      OTLP gRPC 0.0.0.0:4317   OTLP HTTP 0.0.0.0:4318   self-metrics http://127.0.0.1:8888/metrics   health http://127.0.0.1:13133/
+  metrics-store  http://127.0.0.1:9090  (remote write /api/v1/write, OTLP /api/v1/otlp/v1/metrics, API /api/v1/...)
 Press Ctrl-C to stop.
 TXT
 wait
