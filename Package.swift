@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "collector", targets: ["CollectorMain"]),
         .executable(name: "collector-bench", targets: ["CollectorThroughput"]),
         .executable(name: "metrics-store", targets: ["MetricsStoreMain"]),
+        .executable(name: "metrics-store-bench", targets: ["RemoteWriteIngest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -132,6 +133,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/MetricsStore/Main"
+        ),
+
+        .executableTarget(
+            name: "RemoteWriteIngest",
+            dependencies: [
+                "PrometheusRemoteWrite", "Snappy", "VigilService",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/RemoteWriteIngest"
         ),
 
         // MARK: Tests

@@ -119,3 +119,32 @@ final class SeriesSelectorTests: XCTestCase {
         XCTAssertThrowsError(try SeriesSelector.parse("up extra"))
     }
 }
+
+final class WALRecordCompressionTests: XCTestCase {
+    func testCompressedRecordsRoundTripAndAreSmaller() throws {
+        let series: [(ref: SeriesRef, labels: Labels)] = (0..<200).map { ($0 + 1, ["__name__": "node_cpu_seconds_total", "cpu": "\($0)", "mode": "idle"]) }
+        let plain = WALRecord.series(series).encode()
+        let compressed = WALRecord.series(series).encodeCompressed()
+        XCTAssertLessThan(compressed.count, plain.count / 2)
+        guard case .series(let back) = try WALRecord.decode(compressed[...]) else { return XCTFail() }
+        XCTAssertEqual(back.map(\.labels), series.map(\.labels))
+        var samples: [(ref: SeriesRef, sample: Head.Sample)] = []
+        for i in 0..<500 {
+            let time: Int64 = 1_700_000_000_000 + Int64(i) * 15_000
+            samples.append((SeriesRef(i % 50 + 1), Head.Sample(time, Double(i % 7))))
+        }
+        guard case .samples(let decoded) = try WALRecord.decode(WALRecord.samples(samples).encodeCompressed()[...]) else { return XCTFail() }
+        XCTAssertEqual(decoded.map(\.ref), samples.map(\.ref))
+        XCTAssertEqual(decoded.map(\.sample), samples.map(\.sample))
+    }
+
+    func testRecordsOfTheOlderSampleLayoutStillDecode() throws {
+        var old: [UInt8] = [WALRecord.samplesType]
+        Varint.appendUnsigned(7, to: &old)
+        Varint.appendSigned(-1000, to: &old)
+        withUnsafeBytes(of: (2.5).bitPattern.littleEndian) { old.append(contentsOf: $0) }
+        guard case .samples(let decoded) = try WALRecord.decode(old[...]) else { return XCTFail() }
+        XCTAssertEqual(decoded.first?.ref, 7)
+        XCTAssertEqual(decoded.first?.sample, Head.Sample(-1000, 2.5))
+    }
+}

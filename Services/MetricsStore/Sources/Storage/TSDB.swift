@@ -80,8 +80,8 @@ public final class TSDB: Sendable {
             throw .rejected(error)
         }
         var records: [[UInt8]] = []
-        if !result.newSeries.isEmpty { records.append(WALRecord.series(result.newSeries).encode()) }
-        if !result.samples.isEmpty { records.append(WALRecord.samples(result.samples).encode()) }
+        if !result.newSeries.isEmpty { records.append(WALRecord.series(result.newSeries).encodeCompressed()) }
+        if !result.samples.isEmpty { records.append(WALRecord.samples(result.samples).encodeCompressed()) }
         guard !records.isEmpty else { return }
         do {
             try await wal.append(records)

@@ -1,9 +1,17 @@
+import Snappy
+
 /// The metrics-store's WAL record payloads (framing and checksums are the WAL's job):
 ///
 ///     series record:  0x01, then per series: ref uvarint, label count uvarint,
 ///                     per label: name length uvarint, name bytes, value length uvarint, value bytes
 ///     samples record: 0x02, then per sample: ref uvarint, timestamp zigzag varint,
 ///                     value as 8 bytes little-endian IEEE-754 bits
+///     samples record: 0x03, base ref uvarint, base timestamp zigzag varint, then per
+///                     sample: ref − base zigzag varint, timestamp − base zigzag varint,
+///                     value bits as above (what `encode` writes; 0x02 is still read)
+///
+/// Either record may be snappy block-compressed as a whole: then its first byte has
+/// 0x80 set and the rest is the snappy block of the payload after the type byte.
 ///
 /// A request writes its new series before its samples, in one WAL append.
 enum WALRecord {
@@ -12,6 +20,18 @@ enum WALRecord {
 
     static let seriesType: UInt8 = 1
     static let samplesType: UInt8 = 2
+    static let deltaSamplesType: UInt8 = 3
+    static let snappyFlag: UInt8 = 0x80
+
+    /// The record, snappy-compressed when that makes it smaller (it nearly always does
+    /// for series records; sample values compress less).
+    func encodeCompressed() -> [UInt8] {
+        let plain = encode()
+        guard plain.count > 64 else { return plain }
+        let compressed = Snappy.compress(plain[1...])
+        guard compressed.count + 1 < plain.count else { return plain }
+        return [plain[0] | Self.snappyFlag] + compressed
+    }
 
     struct DecodeError: Error, CustomStringConvertible {
         var description: String
@@ -35,11 +55,15 @@ enum WALRecord {
                 }
             }
         case .samples(let samples):
-            out.reserveCapacity(1 + samples.count * 14)
-            out.append(Self.samplesType)
+            out.reserveCapacity(16 + samples.count * 12)
+            out.append(Self.deltaSamplesType)
+            let baseRef = samples.first?.ref ?? 0
+            let baseTime = samples.first?.sample.timestamp ?? 0
+            Varint.appendUnsigned(baseRef, to: &out)
+            Varint.appendSigned(baseTime, to: &out)
             for (ref, sample) in samples {
-                Varint.appendUnsigned(ref, to: &out)
-                Varint.appendSigned(sample.timestamp, to: &out)
+                Varint.appendSigned(Int64(bitPattern: ref &- baseRef), to: &out)
+                Varint.appendSigned(sample.timestamp &- baseTime, to: &out)
                 withUnsafeBytes(of: sample.value.bitPattern.littleEndian) { out.append(contentsOf: $0) }
             }
         }
@@ -47,6 +71,16 @@ enum WALRecord {
     }
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws(DecodeError) -> WALRecord {
+        guard let first = bytes.first else { throw DecodeError(description: "empty WAL record") }
+        if first & snappyFlag != 0 {
+            let payload: [UInt8]
+            do {
+                payload = try Snappy.decompress(bytes.dropFirst(), maxLength: 1 << 30)
+            } catch {
+                throw DecodeError(description: "compressed WAL record: \(error)")
+            }
+            return try decode(([first & ~snappyFlag] + payload)[...])
+        }
         var reader = Varint.Reader(bytes: bytes)
         guard let type = reader.byte() else { throw DecodeError(description: "empty WAL record") }
         switch type {
@@ -73,6 +107,18 @@ enum WALRecord {
                     throw DecodeError(description: "truncated samples record")
                 }
                 samples.append((ref, Head.Sample(t, Double(bitPattern: bits))))
+            }
+            return .samples(samples)
+        case deltaSamplesType:
+            guard let baseRef = reader.unsigned(), let baseTime = reader.signed() else {
+                throw DecodeError(description: "truncated samples record")
+            }
+            var samples: [(SeriesRef, Head.Sample)] = []
+            while !reader.atEnd {
+                guard let dRef = reader.signed(), let dt = reader.signed(), let bits = reader.uint64LE() else {
+                    throw DecodeError(description: "truncated samples record")
+                }
+                samples.append((baseRef &+ UInt64(bitPattern: dRef), Head.Sample(baseTime &+ dt, Double(bitPattern: bits))))
             }
             return .samples(samples)
         default:

@@ -1,0 +1,178 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import PrometheusRemoteWrite
+import Snappy
+import SwiftProtobuf
+import VigilService
+
+/// `metrics-store-bench`: the same remote-write load against metrics-store and against a
+/// real Prometheus (Debian's 2.42) in one run. Each server starts fresh in a temporary
+/// directory; `senders` concurrent clients each own a disjoint share of the series and
+/// send pre-encoded requests (so the client's encoding cost is not measured). Reports
+/// samples/s, the server's peak RSS and its WAL bytes per sample, and the ratios.
+@main
+struct RemoteWriteIngest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "metrics-store-bench")
+
+    @Option(help: "Path to the metrics-store executable.") var metricsStore = ".build/release/metrics-store"
+    @Option(help: "Path to the Prometheus executable (empty skips it).") var prometheus = "/usr/bin/prometheus"
+    @Option(help: "Number of series.") var series = 10_000
+    @Option(help: "Samples per series.") var samplesPerSeries = 120
+    @Option(help: "Samples per request.") var samplesPerRequest = 2_000
+    @Option(help: "Concurrent senders.") var senders = 4
+    @Option(help: "Port for the server under test.") var port = 29090
+
+    func run() async throws {
+        let requests = makeRequests()
+        let total = series * samplesPerSeries
+        say("load: \(series) series × \(samplesPerSeries) samples = \(total) samples, \(samplesPerRequest) per request, \(senders) senders")
+        var results: [(String, Result)] = []
+        results.append(("metrics-store", try await measure(name: "metrics-store", requests: requests, total: total) { dir in
+            [metricsStore, "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.path=\(dir)", "--web.enable-remote-write-receiver", "--log.level=error"]
+        }))
+        if !prometheus.isEmpty {
+            results.append(("prometheus", try await measure(name: "prometheus 2.42", requests: requests, total: total) { dir in
+                let config = dir + "/prometheus.yml"
+                try? "global:\n  scrape_interval: 1h\n".write(toFile: config, atomically: true, encoding: .utf8)
+                return [prometheus, "--config.file=\(config)", "--storage.tsdb.path=\(dir)/data", "--web.listen-address=127.0.0.1:\(port)",
+                        "--web.enable-remote-write-receiver", "--log.level=error"]
+            }))
+        }
+        if results.count == 2 {
+            let (ours, theirs) = (results[0].1, results[1].1)
+            say(String(format: "ratio metrics-store / prometheus: ingest %.2f×, peak RSS %.2f×, WAL bytes %.2f×",
+                       ours.samplesPerSecond / theirs.samplesPerSecond, Double(ours.peakRSS) / Double(theirs.peakRSS),
+                       Double(ours.walBytes) / Double(max(1, theirs.walBytes))))
+        }
+    }
+
+    struct Result {
+        var samplesPerSecond: Double
+        var peakRSS: Int
+        var walBytes: Int
+    }
+
+    func measure(name: String, requests: [[ByteBuffer]], total: Int, command: (String) -> [String]) async throws -> Result {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rw-bench-\(getpid())-\(name.hashValue & 0xffff)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let argv = command(dir)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            return try await drive(name: name, process: process, client: client, requests: requests, total: total, dir: dir)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    func drive(name: String, process: Process, client: HTTPClient, requests: [[ByteBuffer]], total: Int, dir: String) async throws -> Result {
+        defer { process.terminate() }
+        let url = "http://127.0.0.1:\(port)/api/v1/write"
+        try await waitReady(client: client, url: "http://127.0.0.1:\(port)/-/ready")
+
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for share in requests {
+                group.addTask {
+                    for body in share {
+                        var request = HTTPClientRequest(url: url)
+                        request.method = .POST
+                        request.headers.add(name: "Content-Encoding", value: "snappy")
+                        request.headers.add(name: "Content-Type", value: "application/x-protobuf")
+                        request.headers.add(name: "X-Prometheus-Remote-Write-Version", value: "0.1.0")
+                        request.body = .bytes(body)
+                        let response = try await client.execute(request, timeout: .seconds(60))
+                        guard (200..<300).contains(response.status.code) else {
+                            let text = try await response.body.collect(upTo: 4096)
+                            throw BenchError(message: "\(name) answered \(response.status.code): \(String(buffer: text))")
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let peak = ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0
+        let wal = Self.directorySize(dir)
+        let result = Result(samplesPerSecond: Double(total) / seconds, peakRSS: peak, walBytes: wal)
+        say(String(format: "%@: %.0f samples/s (%.2f s), peak RSS %.1f MiB, on disk %.2f bytes/sample (WAL, before blocks)",
+                   name, result.samplesPerSecond, seconds, Double(peak) / 1_048_576, Double(wal) / Double(total)))
+        try await client.shutdown()
+        return result
+    }
+
+    func waitReady(client: HTTPClient, url: String) async throws {
+        for _ in 0..<300 {
+            if let response = try? await client.execute(HTTPClientRequest(url: url), timeout: .seconds(1)), response.status.code == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw BenchError(message: "server at \(url) did not become ready")
+    }
+
+    /// Per sender, its requests in time order: sender k owns series k, k+senders, ….
+    func makeRequests() -> [[ByteBuffer]] {
+        let base = Int64(Date().timeIntervalSince1970 * 1000) - Int64(samplesPerSeries) * 15_000
+        let samplesPerSeriesPerRequest = max(1, min(samplesPerSeries, 10))
+        let seriesPerRequest = max(1, samplesPerRequest / samplesPerSeriesPerRequest)
+        var shares: [[ByteBuffer]] = Array(repeating: [], count: senders)
+        for sender in 0..<senders {
+            let owned = Array(stride(from: sender, to: series, by: senders))
+            var round = 0
+            while round * samplesPerSeriesPerRequest < samplesPerSeries {
+                let first = round * samplesPerSeriesPerRequest
+                let count = min(samplesPerSeriesPerRequest, samplesPerSeries - first)
+                for chunkStart in stride(from: 0, to: owned.count, by: seriesPerRequest) {
+                    var request = WriteRequest()
+                    for id in owned[chunkStart..<min(chunkStart + seriesPerRequest, owned.count)] {
+                        var ts = TimeSeries()
+                        ts.labels = [
+                            .with { $0.name = "__name__"; $0.value = "bench_metric_\(id % 100)" },
+                            .with { $0.name = "instance"; $0.value = "host-\(id / 100):9100" },
+                            .with { $0.name = "job"; $0.value = "node" },
+                        ]
+                        ts.samples = (first..<first + count).map { i in
+                            .with { $0.timestamp = base + Int64(i) * 15_000; $0.value = Double((id * 7 + i) % 1000) / 10 }
+                        }
+                        request.timeseries.append(ts)
+                    }
+                    let bytes: [UInt8] = (try? request.serializedBytes()) ?? []
+                    shares[sender].append(ByteBuffer(bytes: Snappy.compress(bytes)))
+                }
+                round += 1
+            }
+        }
+        return shares
+    }
+
+    static func directorySize(_ path: String) -> Int {
+        guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total = 0
+        for case let file as String in enumerator {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + file)
+            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? Int) ?? 0 }
+        }
+        return total
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
