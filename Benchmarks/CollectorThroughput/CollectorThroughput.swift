@@ -73,7 +73,7 @@ struct CollectorThroughput: AsyncParsableCommand {
 
         // Throughput phase.
         let sentBefore = sink.count
-        let cpuBefore = Self.cpuSeconds(pid: process.processIdentifier) ?? 0
+        let cpuBefore = ProcessMemory.cpuSeconds(pid: process.processIdentifier) ?? 0
         let start = ContinuousClock.now
         let (sent, refused) = try await push(request, port: basePort, for: seconds)
         // Let the last batches reach the sink.
@@ -82,7 +82,7 @@ struct CollectorThroughput: AsyncParsableCommand {
         let delivered = sink.count - sentBefore
         let rate = Double(delivered) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         let peak = ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0
-        let cpu = (Self.cpuSeconds(pid: process.processIdentifier) ?? 0) - cpuBefore
+        let cpu = (ProcessMemory.cpuSeconds(pid: process.processIdentifier) ?? 0) - cpuBefore
         say(String(format: "throughput: %.0f spans/s delivered (%d accepted, %d refused requests), peak RSS %.1f MiB",
                      rate, sent, refused, Double(peak) / 1_048_576))
         say(String(format: "collector CPU: %.1f s for %d spans = %.0f spans per CPU-second",
@@ -94,7 +94,7 @@ struct CollectorThroughput: AsyncParsableCommand {
             let sampler = Task { () -> [Double] in
                 var samples: [Double] = []
                 while !Task.isCancelled {
-                    if let rss = Self.currentRSS(pid: pid) { samples.append(Double(rss) / 1_048_576) }
+                    if let rss = ProcessMemory.residentBytes(pid: pid) { samples.append(Double(rss) / 1_048_576) }
                     try? await Task.sleep(for: .milliseconds(500))
                 }
                 return samples
@@ -182,23 +182,6 @@ struct CollectorThroughput: AsyncParsableCommand {
         return .with { $0.resourceSpans = [resource] }
     }
 
-    /// User plus system CPU time of a process, from /proc/<pid>/stat (clock ticks of 1/100 s).
-    static func cpuSeconds(pid: Int32) -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command name: state is field 3; utime and stime are fields 14 and 15.
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
-    static func currentRSS(pid: Int32) -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return line.split(separator: " ").compactMap { Int($0) }.first.map { $0 * 1024 }
-        }
-        return nil
-    }
 }
 
 /// The benchmark's backend: counts spans, or refuses everything while `refuse` is set.

@@ -82,6 +82,7 @@ struct RemoteWriteIngest: AsyncParsableCommand {
         let url = "http://127.0.0.1:\(port)/api/v1/write"
         try await waitReady(client: client, url: "http://127.0.0.1:\(port)/-/ready")
 
+        let cpuBefore = ProcessMemory.cpuSeconds(pid: process.processIdentifier) ?? 0
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for share in requests {
@@ -106,10 +107,11 @@ struct RemoteWriteIngest: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let peak = ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0
+        let cpu = (ProcessMemory.cpuSeconds(pid: process.processIdentifier) ?? 0) - cpuBefore
         let wal = Self.directorySize(dir)
         let result = Result(samplesPerSecond: Double(total) / seconds, peakRSS: peak, walBytes: wal)
-        say(String(format: "%@: %.0f samples/s (%.2f s), peak RSS %.1f MiB, on disk %.2f bytes/sample (WAL, before blocks)",
-                   name, result.samplesPerSecond, seconds, Double(peak) / 1_048_576, Double(wal) / Double(total)))
+        say(String(format: "%@: %.0f samples/s (%.2f s, server CPU %.2f s = %.0f samples per CPU-second), peak RSS %.1f MiB, on disk %.2f bytes/sample (WAL, before blocks)",
+                   name, result.samplesPerSecond, seconds, cpu, Double(total) / max(cpu, 0.001), Double(peak) / 1_048_576, Double(wal) / Double(total)))
         try await client.shutdown()
         return result
     }
