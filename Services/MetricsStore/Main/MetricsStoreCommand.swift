@@ -12,7 +12,7 @@ struct MetricsStoreCommand: AsyncParsableCommand {
         abstract: "Vigil metrics store: a Prometheus-compatible time-series database.")
 
     @Option(name: .customLong("config.file"), help: "Prometheus configuration file path.")
-    var configFile = "prometheus.yml"
+    var configFile: String?
     @Option(name: .customLong("storage.tsdb.path"), help: "Base path for metrics storage.")
     var storagePath = "data/"
     @Option(name: .customLong("storage.tsdb.retention.time"), help: "How long to retain samples in storage.")
@@ -41,7 +41,8 @@ struct MetricsStoreCommand: AsyncParsableCommand {
         let metrics = SelfMetrics()
         metrics.bootstrapMetricsSystem()
         var options = MetricsStoreOptions()
-        options.configFile = configFile
+        options.configFile = configFile ?? "prometheus.yml"
+        options.configFileExplicit = configFile != nil
         options.storagePath = storagePath
         options.retentionTime = retentionTime
         options.retentionSize = retentionSize

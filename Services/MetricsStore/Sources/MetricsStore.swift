@@ -5,13 +5,16 @@ import Prometheus
 import ServiceLifecycle
 import VigilService
 
-/// The metrics-store assembled: storage opened (WAL replayed) and the HTTP API served on
-/// `--web.listen-address` until SIGTERM/SIGINT or cancellation.
+/// The metrics-store assembled: storage opened (WAL replayed), prometheus.yml loaded and
+/// its targets scraped, and the HTTP API served on `--web.listen-address` until
+/// SIGTERM/SIGINT or cancellation. SIGHUP reloads the configuration.
 public final class MetricsStore: Sendable {
     public let options: MetricsStoreOptions
     public let tsdb: TSDB
     let metrics: SelfMetrics
     let logger: Logger
+    let scrapeManager: ScrapeManager
+    let reloader: ConfigReloader
 
     public init(options: MetricsStoreOptions, metrics: SelfMetrics = SelfMetrics(),
                 logger: Logger = Logger(label: "vigil.metrics-store")) throws {
@@ -19,18 +22,35 @@ public final class MetricsStore: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.tsdb = try TSDB.open(directory: URL(fileURLWithPath: options.storagePath), logger: logger)
+        self.scrapeManager = ScrapeManager(tsdb: tsdb, logger: logger)
+        self.reloader = ConfigReloader(path: options.configFile, required: options.configFileExplicit,
+                                       manager: scrapeManager, logger: logger)
     }
 
     public func run(handleSignals: Bool = true) async throws {
         let address = try HostPort(parsing: options.listenAddress)
+        // As Prometheus, a configuration that cannot be loaded at start-up is fatal.
+        try await reloader.reload()
+        let hangups = handleSignals ? Task { await reloader.reloadOnHangup() } : nil
         let router = Router()
-        MetricsStoreRoutes(tsdb: tsdb, options: options).add(to: router)
+        MetricsStoreRoutes(tsdb: tsdb, options: options, reloader: reloader, scrapeManager: scrapeManager).add(to: router)
         metrics.addRoutes(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)), logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: app)],
                                                       gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                                                       logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await shutDownScraping(hangups)
+            throw error
+        }
+        await shutDownScraping(hangups)
+    }
+
+    private func shutDownScraping(_ hangups: Task<Void, Never>?) async {
+        hangups?.cancel()
+        await scrapeManager.stop()
         tsdb.close()
     }
 }

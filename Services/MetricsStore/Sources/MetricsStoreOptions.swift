@@ -4,6 +4,9 @@ import Foundation
 /// deployment can swap one for the other.
 public struct MetricsStoreOptions: Sendable {
     public var configFile = "prometheus.yml"
+    /// Whether --config.file was given. Prometheus fails when the file is missing; we do
+    /// too when it was named, but run without scrape configs when the default is absent.
+    public var configFileExplicit = false
     public var storagePath = "data/"
     public var retentionTime = "24h"
     public var retentionSize = "0B"

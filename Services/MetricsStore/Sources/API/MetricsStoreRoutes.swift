@@ -9,6 +9,8 @@ import PrometheusRemoteWrite
 struct MetricsStoreRoutes: Sendable {
     let tsdb: TSDB
     let options: MetricsStoreOptions
+    let reloader: ConfigReloader
+    let scrapeManager: ScrapeManager
     let startTime = Date()
 
     func add<Context: RequestContext>(to router: Router<Context>) {
@@ -20,8 +22,9 @@ struct MetricsStoreRoutes: Sendable {
         }
         router.get("/federate") { request, _ in await self.federate(request) }
         router.get("/api/v1/status/config") { _, _ in self.config() }
-        router.get("/api/v1/targets") { _, _ in
-            APIResponse.success(["activeTargets": [Any](), "droppedTargets": [Any](), "droppedTargetCounts": [String: Int]()] as [String: Any])
+        router.get("/api/v1/targets") { request, _ in await self.targets(request) }
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/-/reload", method: method) { _, _ in await self.reload() }
         }
         for method in [HTTPRequest.Method.get, .post] {
             router.on("/api/v1/series", method: method) { request, _ in await self.series(request) }
@@ -189,8 +192,7 @@ struct MetricsStoreRoutes: Sendable {
     }
 
     func config() -> Response {
-        let yaml = (try? String(contentsOfFile: options.configFile, encoding: .utf8)) ?? ""
-        return APIResponse.success(["yaml": yaml])
+        APIResponse.success(["yaml": reloader.loaded.yaml])
     }
 
     static func labelDictionary(_ labels: Labels) -> [String: String] {
@@ -250,8 +252,8 @@ struct MetricsStoreRoutes: Sendable {
         return APIResponse.success([
             "startTime": formatter.string(from: startTime),
             "CWD": FileManager.default.currentDirectoryPath,
-            "reloadConfigSuccess": true,
-            "lastConfigTime": formatter.string(from: startTime),
+            "reloadConfigSuccess": reloader.loaded.lastReloadSucceeded,
+            "lastConfigTime": formatter.string(from: reloader.loaded.time),
             "corruptionCount": 0,
             "goroutineCount": 0,
             "GOMAXPROCS": ProcessInfo.processInfo.activeProcessorCount,

@@ -1,0 +1,107 @@
+import Foundation
+import VigilService
+
+/// prometheus.yml, as far as the metrics-store implements it: `global` and
+/// `scrape_configs`. Unknown keys are rejected, naming the key, as Prometheus does.
+///
+/// `rule_files`, `alerting`, `remote_write` and `remote_read` are accepted so an existing
+/// prometheus.yml loads unchanged, but ignored: rule evaluation, alerting and remote
+/// write/read belong to later work.
+///
+/// Invariant after decoding: every scrape config has its interval and timeout resolved
+/// from `global` (timeout <= interval), job names are unique, and the scheme is `http`.
+/// See https://prometheus.io/docs/prometheus/latest/configuration/configuration/
+public struct PrometheusConfig: Decodable, Sendable {
+    public var global: GlobalConfig
+    public var scrapeConfigs: [ScrapeConfig]
+
+    enum CodingKeys: String, CodingKey {
+        case global
+        case scrapeConfigs = "scrape_configs"
+        // Accepted and ignored; see the type's comment.
+        case ruleFiles = "rule_files", alerting
+        case remoteWrite = "remote_write", remoteRead = "remote_read"
+        case scrapeConfigFiles = "scrape_config_files"
+    }
+
+    public init(global: GlobalConfig = GlobalConfig(), scrapeConfigs: [ScrapeConfig] = []) {
+        self.global = global
+        self.scrapeConfigs = scrapeConfigs
+    }
+
+    /// The configuration Prometheus runs with when the file is empty.
+    public static let empty = PrometheusConfig()
+
+    public init(from decoder: any Decoder) throws {
+        if decoder.isNull() { self.init(); return }
+        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        let global = try container.decodeIfPresent(GlobalConfig.self, forKey: .global) ?? GlobalConfig()
+        if global.scrapeTimeout > global.scrapeInterval {
+            throw Self.invalid(container, .global, "global scrape timeout greater than scrape interval")
+        }
+        var raw = try container.decodeIfPresent([ScrapeConfig?].self, forKey: .scrapeConfigs) ?? []
+        var seen = Set<String>()
+        for index in raw.indices {
+            guard var config = raw[index] else {
+                throw Self.invalid(container, .scrapeConfigs, "empty or null scrape config section")
+            }
+            guard seen.insert(config.jobName).inserted else {
+                throw Self.invalid(container, .scrapeConfigs, "found multiple scrape configs with job name \"\(config.jobName)\"")
+            }
+            do {
+                try config.resolveDefaults(global)
+            } catch {
+                throw DecodingError.dataCorrupted(.init(
+                    codingPath: container.codingPath + [CodingKeys.scrapeConfigs, AnyCodingKey(intValue: index)!, AnyCodingKey("scrape_timeout")],
+                    debugDescription: error.message, underlyingError: error))
+            }
+            raw[index] = config
+        }
+        self.init(global: global, scrapeConfigs: raw.compactMap { $0 })
+    }
+
+    static func invalid(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, _ message: String) -> DecodingError {
+        DecodingError.dataCorrupted(.init(codingPath: container.codingPath + [key], debugDescription: message,
+                                          underlyingError: ConfigValueError(message)))
+    }
+
+    /// Reads and validates a prometheus.yml; errors name the file and the key.
+    public static func load(path: String) throws(ConfigError) -> (config: PrometheusConfig, yaml: String) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, keyPath: "", message: "cannot read file: \(error.localizedDescription)")
+        }
+        if text.allSatisfy(\.isWhitespace) { return (.empty, text) }
+        return (try ConfigFile.parse(PrometheusConfig.self, yaml: text, file: path), text)
+    }
+}
+
+/// The `global` section: defaults for every scrape config and labels for the outside world.
+public struct GlobalConfig: Decodable, Sendable {
+    public var scrapeInterval = PrometheusDuration.seconds(60)
+    public var scrapeTimeout = PrometheusDuration.seconds(10)
+    public var evaluationInterval = PrometheusDuration.seconds(60)
+    /// Added to series and alerts leaving this server (remote write, federation with
+    /// external labels); stored for later work.
+    public var externalLabels: [String: String] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case scrapeInterval = "scrape_interval", scrapeTimeout = "scrape_timeout"
+        case evaluationInterval = "evaluation_interval", externalLabels = "external_labels"
+        // Accepted and ignored (Prometheus 2.x/3.x options this store does not implement).
+        case queryLogFile = "query_log_file", scrapeProtocols = "scrape_protocols", ruleQueryOffset = "rule_query_offset"
+    }
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        guard !decoder.isNull() else { return }
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        scrapeInterval = try c.decodeIfPresent(PrometheusDuration.self, forKey: .scrapeInterval) ?? scrapeInterval
+        scrapeTimeout = try c.decodeIfPresent(PrometheusDuration.self, forKey: .scrapeTimeout) ?? scrapeTimeout
+        evaluationInterval = try c.decodeIfPresent(PrometheusDuration.self, forKey: .evaluationInterval) ?? evaluationInterval
+        externalLabels = try c.decodeIfPresent([String: String].self, forKey: .externalLabels) ?? [:]
+    }
+}
