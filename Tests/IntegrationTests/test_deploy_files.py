@@ -336,3 +336,22 @@ def test_kind_cluster_maps_the_node_ports():
         (30090, 30090),
         (30093, 30093),
     }
+
+
+def test_compose_has_the_metrics_store_with_a_volume(compose_config):
+    service = compose_config["services"]["metrics-store"]
+    assert service["build"]["args"]["SERVICE"] == "metrics-store"
+    assert "--web.enable-remote-write-receiver" in service["command"]
+    published = {str(p.get("target")) if isinstance(p, dict) else str(p).split(":")[-1] for p in service["ports"]}
+    assert "9090" in published
+    assert "metrics-data" in compose_config.get("volumes", {})
+
+
+def test_metrics_store_statefulset_and_nodeport():
+    docs = [d for d in yaml.safe_load_all((REPO / "k8s" / "metrics-store.yaml").read_text()) if d]
+    kinds = {d["kind"]: d for d in docs}
+    container = kinds["StatefulSet"]["spec"]["template"]["spec"]["containers"][0]
+    assert "--web.enable-remote-write-receiver" in container["args"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/-/ready"
+    assert kinds["StatefulSet"]["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    assert kinds["Service"]["spec"]["ports"][0]["nodePort"] == 30090
