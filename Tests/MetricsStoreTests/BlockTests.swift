@@ -22,7 +22,7 @@ final class BlockTests: XCTestCase {
     /// `count` series of `chunksPerSeries` chunks of 120 samples at 15 s, sorted by labels:
     /// counters and gauges that change slowly, as a realistic scrape produces.
     private func makeSeries(count: Int, chunksPerSeries: Int, start: Int64 = 1_700_000_000_000) -> [BlockSeries] {
-        var generator = BlockTestRandom(seed: 42)
+        var generator = SplitMix64(seed: 42)
         var series: [BlockSeries] = []
         series.reserveCapacity(count)
         for index in 0..<count {
@@ -250,7 +250,7 @@ final class BlockTests: XCTestCase {
     /// counters growing by small integer steps, 30 % integer gauges that change now and then,
     /// 20 % two-decimal float gauges. Prints the block's bytes per sample, all files counted.
     func testReportsBytesPerSampleForTwoHoursOfTenThousandSeries() throws {
-        var random = BlockTestRandom(seed: 7)
+        var random = SplitMix64(seed: 7)
         let start: Int64 = 1_700_000_000_000
         var series: [BlockSeries] = []
         for index in 0..<10_000 {
@@ -360,18 +360,5 @@ final class BlockTests: XCTestCase {
                 return XCTFail("promtool dumped \(line), expected \(want)")
             }
         }
-    }
-}
-
-/// A tiny deterministic generator so workloads are the same on every run.
-private struct BlockTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
