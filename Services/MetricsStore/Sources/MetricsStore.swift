@@ -21,7 +21,8 @@ public final class MetricsStore: Sendable {
         self.options = options
         self.metrics = metrics
         self.logger = logger
-        self.tsdb = try TSDB.open(directory: URL(fileURLWithPath: options.storagePath), logger: logger)
+        let retention = try PrometheusDuration(parsing: options.retentionTime).milliseconds
+        self.tsdb = try TSDB.open(directory: URL(fileURLWithPath: options.storagePath), retention: retention, logger: logger)
         self.scrapeManager = ScrapeManager(tsdb: tsdb, logger: logger)
         self.reloader = ConfigReloader(path: options.configFile, required: options.configFileExplicit,
                                        manager: scrapeManager, logger: logger)
@@ -32,6 +33,13 @@ public final class MetricsStore: Sendable {
         // As Prometheus, a configuration that cannot be loaded at start-up is fatal.
         try await reloader.reload()
         let hangups = handleSignals ? Task { await reloader.reloadOnHangup() } : nil
+        let compaction = Task { [tsdb, logger] in
+            while !Task.isCancelled {
+                do { try await tsdb.compact() } catch { logger.error("block cut failed", metadata: ["error": "\(error)"]) }
+                try? await Task.sleep(for: .seconds(60))
+            }
+        }
+        defer { compaction.cancel() }
         let router = Router()
         MetricsStoreRoutes(tsdb: tsdb, options: options, reloader: reloader, scrapeManager: scrapeManager).add(to: router)
         metrics.addRoutes(to: router)

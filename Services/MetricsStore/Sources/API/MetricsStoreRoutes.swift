@@ -211,7 +211,7 @@ struct MetricsStoreRoutes: Sendable {
             let selectors = try Self.selectors(params.all("match[]"))
             guard !selectors.isEmpty else { return APIResponse.error(.init(.badData, "no match[] parameter provided")) }
             let (start, end) = try Self.range(params)
-            let series = tsdb.head.series(matching: selectors, mint: start, maxt: end)
+            let series = try tsdb.series(matching: selectors, mint: start, maxt: end)
             let limited = try Self.limit(params, series)
             return APIResponse.success(limited.map { labels in Dictionary(uniqueKeysWithValues: labels.map { ($0.name, $0.value) }) })
         } catch {
@@ -224,7 +224,7 @@ struct MetricsStoreRoutes: Sendable {
         do {
             let (start, end) = try Self.range(params)
             let selectors = try Self.selectors(params.all("match[]"))
-            let series = tsdb.head.series(matching: selectors.isEmpty ? [[Self.anySeries]] : selectors, mint: start, maxt: end)
+            let series = try tsdb.series(matching: selectors.isEmpty ? [[Self.anySeries]] : selectors, mint: start, maxt: end)
             let names = Set(series.flatMap { $0.names }).sorted()
             return APIResponse.success(try Self.limit(params, names))
         } catch {
@@ -237,7 +237,7 @@ struct MetricsStoreRoutes: Sendable {
         do {
             let (start, end) = try Self.range(params)
             let selectors = try Self.selectors(params.all("match[]"))
-            let series = tsdb.head.series(matching: selectors.isEmpty ? [[Self.anySeries]] : selectors, mint: start, maxt: end)
+            let series = try tsdb.series(matching: selectors.isEmpty ? [[Self.anySeries]] : selectors, mint: start, maxt: end)
             let values = Set(series.compactMap { $0[name] }).sorted()
             return APIResponse.success(try Self.limit(params, values))
         } catch {

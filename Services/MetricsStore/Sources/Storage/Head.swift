@@ -25,12 +25,14 @@ public final class Head: Sendable {
     public enum AppendError: Error, CustomStringConvertible, Equatable {
         case outOfOrder(series: String, timestamp: Int64)
         case duplicate(series: String, timestamp: Int64)
+        case outOfBounds(series: String, timestamp: Int64)
 
         /// Prometheus's wording, which remote-write senders log.
         public var description: String {
             switch self {
             case .outOfOrder(let series, let t): return "out of order sample: series \(series) at timestamp \(t)"
             case .duplicate(let series, let t): return "duplicate sample for timestamp: series \(series) at timestamp \(t)"
+            case .outOfBounds(let series, let t): return "out of bounds: series \(series) at timestamp \(t) is older than the newest block"
             }
         }
     }
@@ -80,6 +82,7 @@ public final class Head: Sendable {
             return out
         }
 
+        /// Oldest sample time; Int64.max while the series holds no samples.
         var minTime: Int64 { (closedChunks.first ?? openChunk).minTime }
     }
 
@@ -88,9 +91,11 @@ public final class Head: Sendable {
         var byRef: [SeriesRef: MemSeries] = [:]
         var nextRef: SeriesRef = 1
         var sampleCount = 0
+        /// Samples before this time belong to blocks already written.
+        var minValidTime = Int64.min
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
     let postings = MemPostings()
 
     public init() {}
@@ -108,6 +113,9 @@ public final class Head: Sendable {
             for (labels, samples) in request {
                 var last = pendingLast[labels] ?? Self.lookup(state, labels).map { ($0.lastTimestamp, $0.lastValueBits) } ?? (Int64.min, 0)
                 for sample in samples {
+                    if sample.timestamp < state.minValidTime {
+                        throw .outOfBounds(series: labels.description, timestamp: sample.timestamp)
+                    }
                     if sample.timestamp < last.0 {
                         throw .outOfOrder(series: labels.description, timestamp: sample.timestamp)
                     }

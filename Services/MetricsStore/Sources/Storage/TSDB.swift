@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The metrics-store's storage: the in-memory head, made durable by the write-ahead log.
 /// `append` returns only after the request's series and samples are fsynced in the WAL,
@@ -12,6 +13,10 @@ public final class TSDB: Sendable {
     public let metadata = MetadataStore()
     let wal: WriteAheadLog
     let logger: Logger
+    let blocksDirectory: URL
+    let blocks: Mutex<[BlockReader]>
+    /// Retention in milliseconds; 0 keeps blocks forever.
+    let retention: Int64
 
     public enum Failure: Error, CustomStringConvertible {
         case rejected(Head.AppendError)
@@ -25,15 +30,23 @@ public final class TSDB: Sendable {
         }
     }
 
-    init(head: Head, wal: WriteAheadLog, logger: Logger) {
+    init(head: Head, wal: WriteAheadLog, blocksDirectory: URL, blocks: [BlockReader], retention: Int64, logger: Logger) {
         self.head = head
         self.wal = wal
+        self.blocksDirectory = blocksDirectory
+        self.blocks = Mutex(blocks)
+        self.retention = retention
         self.logger = logger
     }
 
     /// Opens (or creates) the storage under `directory`, replaying the WAL. A corrupt WAL
     /// tail is cut off and logged with what was dropped; everything before it is kept.
-    public static func open(directory: URL, logger: Logger = Logger(label: "vigil.metrics-store.tsdb")) throws -> TSDB {
+    public static func open(directory: URL, retention: Int64 = 0,
+                            logger: Logger = Logger(label: "vigil.metrics-store.tsdb")) throws -> TSDB {
+        let blocksDirectory = directory.appendingPathComponent("blocks")
+        let blocks = try loadBlocks(blocksDirectory)
+        // Samples before the newest block's end are in that block already.
+        let blockEnd = blocks.map(\.meta.maxTime).max() ?? .min
         let walDirectory = directory.appendingPathComponent("wal")
         try FileManager.default.createDirectory(at: walDirectory, withIntermediateDirectories: true)
         let wal = try WriteAheadLog(directory: walDirectory)
@@ -55,8 +68,9 @@ public final class TSDB: Sendable {
         // Concurrent requests may reach the log in another order than they reached the
         // head, so each series' samples are ordered before they go back in.
         var orphaned = 0
+        head.setMinValidTime(blockEnd)
         for (ref, samples) in pending {
-            let ordered = samples.sorted { $0.timestamp < $1.timestamp }
+            let ordered = samples.filter { $0.timestamp >= blockEnd }.sorted { $0.timestamp < $1.timestamp }
             if !head.replaySamples(ref: ref, ordered) { orphaned += ordered.count }
         }
         if let corruption = report.corruption {
@@ -69,7 +83,7 @@ public final class TSDB: Sendable {
             logger.warning("WAL replay skipped records", metadata: ["undecodable": "\(undecodable)", "orphaned_samples": "\(orphaned)"])
         }
         logger.info("WAL replayed", metadata: ["series": "\(head.seriesCount)", "samples": "\(head.sampleCount)"])
-        return TSDB(head: head, wal: wal, logger: logger)
+        return TSDB(head: head, wal: wal, blocksDirectory: blocksDirectory, blocks: blocks, retention: retention, logger: logger)
     }
 
     public func append(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws(Failure) {

@@ -1,0 +1,126 @@
+import Foundation
+import Synchronization
+
+/// Cutting the head into immutable blocks, retention, and reading across blocks and head.
+///
+/// A block covers a 2-hour window aligned to multiples of 2 hours, as Prometheus's do. It
+/// is cut once the head spans more than 3 hours, so late samples for the window have
+/// arrived. The order makes a crash at any point safe: the block is written (atomically,
+/// by rename) first; then a new WAL segment gets a checkpoint of every live series and
+/// every sample from the block's end on; only then are older WAL segments deleted and
+/// the head truncated. Replay skips samples older than the newest block's end.
+extension TSDB {
+    public static let blockRange: Int64 = 2 * 3600 * 1000
+
+    /// Cuts as many blocks as the head allows, then applies retention. Returns the blocks
+    /// written.
+    @discardableResult
+    public func compact(now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) async throws -> [BlockMeta] {
+        var written: [BlockMeta] = []
+        while let range = head.timeRange, range.max - range.min > Self.blockRange * 3 / 2 {
+            let start = Self.alignDown(range.min)
+            let end = start + Self.blockRange
+            let series = head.blockData(start: start, end: end)
+            if !series.isEmpty {
+                let directory = blocksDirectory.path
+                let meta = try await Self.offloaded { () throws -> BlockMeta in try BlockWriter(directory: directory).write(series) }
+                let reader = try BlockReader(directory: blocksDirectory.appendingPathComponent(meta.ulid).path)
+                blocks.withLock { $0.append(reader) }
+                written.append(meta)
+                logger.info("cut block", metadata: ["ulid": "\(meta.ulid)", "series": "\(meta.stats.numSeries)", "samples": "\(meta.stats.numSamples)"])
+            }
+            try await checkpoint(from: end)
+            head.truncate(before: end)
+        }
+        try applyRetention(now: now)
+        return written
+    }
+
+    /// Replaces the WAL's older segments by a checkpoint of the head from `from` on.
+    func checkpoint(from: Int64) async throws {
+        let segment = try await wal.cut()
+        let state = head.checkpoint(from: from)
+        var records: [[UInt8]] = []
+        if !state.series.isEmpty { records.append(WALRecord.series(state.series).encodeCompressed()) }
+        if !state.samples.isEmpty { records.append(WALRecord.samples(state.samples).encodeCompressed()) }
+        if !records.isEmpty { try await wal.append(records) }
+        try await wal.truncate(before: segment)
+    }
+
+    /// Deletes blocks that ended before now − retention (`--storage.tsdb.retention.time`).
+    func applyRetention(now: Int64) throws {
+        guard retention > 0 else { return }
+        let expired = blocks.withLock { blocks -> [BlockReader] in
+            let old = blocks.filter { $0.meta.maxTime <= now - retention }
+            blocks.removeAll { block in old.contains { $0.meta.ulid == block.meta.ulid } }
+            return old
+        }
+        for block in expired {
+            try FileManager.default.removeItem(atPath: block.directory)
+            logger.info("deleted block past retention", metadata: ["ulid": "\(block.meta.ulid)"])
+        }
+    }
+
+    /// Label sets of series matching any selector with samples in [mint, maxt], from the
+    /// blocks and the head.
+    public func series(matching selectors: [[LabelMatcher]], mint: Int64, maxt: Int64) throws -> [Labels] {
+        var found = Set(head.series(matching: selectors, mint: mint, maxt: maxt))
+        for block in blocks.withLock({ $0 }) where block.meta.maxTime > mint && block.meta.minTime <= maxt {
+            for matchers in selectors {
+                for (labels, chunks) in try block.select(matchers: matchers, mint: mint, maxt: maxt) where !chunks.isEmpty {
+                    found.insert(labels)
+                }
+            }
+        }
+        return found.sorted()
+    }
+
+    /// Samples of series matching the selector in [mint, maxt], blocks and head merged.
+    public func select(_ matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws -> [(labels: Labels, samples: [Head.Sample])] {
+        var merged: [Labels: [Head.Sample]] = [:]
+        for block in blocks.withLock({ $0 }) where block.meta.maxTime > mint && block.meta.minTime <= maxt {
+            for (labels, chunks) in try block.select(matchers: matchers, mint: mint, maxt: maxt) {
+                for chunk in chunks {
+                    var iterator = chunk.makeIterator()
+                    while let (t, v) = try iterator.next(), t <= maxt {
+                        if t >= mint { merged[labels, default: []].append(.init(t, v)) }
+                    }
+                }
+            }
+        }
+        for (labels, samples) in head.select(matchers, mint: mint, maxt: maxt) {
+            merged[labels, default: []].append(contentsOf: samples)
+        }
+        return merged.map { ($0.key, $0.value.sorted { $0.timestamp < $1.timestamp }) }.sorted { $0.labels < $1.labels }
+    }
+
+    static func alignDown(_ t: Int64) -> Int64 {
+        let r = t % blockRange
+        return r >= 0 ? t - r : t - r - blockRange
+    }
+
+    /// Runs blocking file work on a thread of its own, off the concurrency pool.
+    static func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// Opens the blocks under `directory/blocks`, dropping unfinished `.tmp` ones.
+    static func loadBlocks(_ directory: URL) throws -> [BlockReader] {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var readers: [BlockReader] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() {
+            let path = directory.appendingPathComponent(name).path
+            if name.hasSuffix(".tmp") {
+                try? FileManager.default.removeItem(atPath: path)
+                continue
+            }
+            guard ULID(name) != nil else { continue }
+            readers.append(try BlockReader(directory: path))
+        }
+        return readers
+    }
+}

@@ -1,0 +1,72 @@
+import XCTest
+@testable import MetricsStore
+
+final class BlockCuttingTests: XCTestCase {
+    let hour: Int64 = 3600 * 1000
+    let base: Int64 = 1_700_000_000_000 - 1_700_000_000_000 % (2 * 3600 * 1000)   // a block boundary
+
+    func temporaryDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cut-\(UUID().uuidString)")
+    }
+
+    /// 5 hours of 15 s samples for two series, written in 30-minute requests.
+    func fill(_ tsdb: TSDB) async throws {
+        for step in 0..<10 {
+            let from = base + Int64(step) * hour / 2
+            let times = stride(from: from, to: from + hour / 2, by: 15_000)
+            try await tsdb.append([
+                (["__name__": "a", "i": "1"], times.map { Head.Sample($0, Double($0 / 15_000 % 100)) }),
+                (["__name__": "b", "i": "2"], times.map { Head.Sample($0, 1) }),
+            ])
+        }
+    }
+
+    func testHeadIsCutIntoBlocksAndEverySampleStaysReadable() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tsdb = try TSDB.open(directory: directory)
+        try await fill(tsdb)
+        let before = try tsdb.select([.equal("__name__", "a")], mint: .min, maxt: .max)[0].samples
+        XCTAssertEqual(before.count, 1200)
+
+        let written = try await tsdb.compact(now: base + 5 * hour)
+        XCTAssertEqual(written.count, 1, "5 h of head data leaves one 2 h block to cut")
+        XCTAssertEqual(written[0].minTime, base)
+        XCTAssertEqual(written[0].stats.numSeries, 2)
+        XCTAssertEqual(written[0].stats.numSamples, 2 * 480)
+        XCTAssertEqual(tsdb.head.timeRange?.min, base + 2 * hour, "the head keeps only what the block does not hold")
+
+        let after = try tsdb.select([.equal("__name__", "a")], mint: .min, maxt: .max)[0].samples
+        XCTAssertEqual(after, before)
+        XCTAssertEqual(try tsdb.series(matching: [[.equal("i", "2")]], mint: base, maxt: base + hour), [["__name__": "b", "i": "2"]])
+
+        // A sample for the block's window is now out of bounds.
+        do {
+            try await tsdb.append([(["__name__": "a", "i": "1"], [.init(base + hour, 1)])])
+            XCTFail("expected out of bounds")
+        } catch {
+            guard case .rejected(.outOfBounds) = error else { return XCTFail("\(error)") }
+        }
+        tsdb.close()
+
+        // Restart: blocks load, the checkpointed WAL restores the head, nothing is lost or doubled.
+        let reopened = try TSDB.open(directory: directory)
+        XCTAssertEqual(try reopened.select([.equal("__name__", "a")], mint: .min, maxt: .max)[0].samples, before)
+        XCTAssertEqual(reopened.head.timeRange?.min, base + 2 * hour)
+        reopened.close()
+    }
+
+    func testRetentionDeletesOldBlocks() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tsdb = try TSDB.open(directory: directory, retention: hour)
+        try await fill(tsdb)
+        try await tsdb.compact(now: base + 2 * hour + hour / 2)
+        XCTAssertEqual(tsdb.blocks.withLock { $0.count }, 1, "the block ended 30 min ago: within retention")
+        try await tsdb.compact(now: base + 4 * hour)
+        XCTAssertEqual(tsdb.blocks.withLock { $0.count }, 0, "the block ended 2 h ago: past a 1 h retention")
+        let blockFiles = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("blocks").path)
+        XCTAssertEqual(blockFiles, [])
+        tsdb.close()
+    }
+}
