@@ -34,6 +34,16 @@ final class HeadTests: XCTestCase {
         }
     }
 
+    func testASeriesRepeatedWithinOneRequestIsCheckedAcrossItsEntries() throws {
+        let head = Head()
+        let fresh: Labels = ["__name__": "fresh"]
+        XCTAssertThrowsError(try head.append([(fresh, [.init(2000, 1)]), (fresh, [.init(1000, 1)])]))
+        XCTAssertEqual(head.seriesCount, 0)
+        let result = try head.append([(fresh, [.init(1000, 1)]), (fresh, [.init(2000, 2)]), (up, [.init(1000, 1)])])
+        XCTAssertEqual(result.newSeries.count, 2)
+        XCTAssertEqual(head.select([.equal("__name__", "fresh")])[0].samples, [.init(1000, 1), .init(2000, 2)])
+    }
+
     func testStaleMarkerBitsAreKept() throws {
         let head = Head()
         let stale = Double(bitPattern: 0x7ff0_0000_0000_0002)

@@ -108,10 +108,21 @@ public final class Head: Sendable {
     public func append(_ request: [(labels: Labels, samples: [Sample])]) throws(AppendError) -> AppendResult {
         try state.withLock { state throws(AppendError) -> AppendResult in
             // Check everything first: the newest timestamp per series as this request
-            // would leave it, starting from what is stored.
-            var pendingLast: [Labels: (Int64, UInt64)] = [:]
+            // would leave it, starting from what is stored. Each series is looked up once;
+            // existing series are tracked by ref, new ones (rare) by their labels.
+            var existing: [MemSeries?] = []
+            existing.reserveCapacity(request.count)
+            var pendingByRef: [SeriesRef: (Int64, UInt64)] = [:]
+            var pendingNew: [Labels: (Int64, UInt64)] = [:]
             for (labels, samples) in request {
-                var last = pendingLast[labels] ?? Self.lookup(state, labels).map { ($0.lastTimestamp, $0.lastValueBits) } ?? (Int64.min, 0)
+                let series = Self.lookup(state, labels)
+                existing.append(series)
+                var last: (Int64, UInt64)
+                if let series {
+                    last = pendingByRef[series.ref] ?? (series.lastTimestamp, series.lastValueBits)
+                } else {
+                    last = pendingNew[labels] ?? (Int64.min, 0)
+                }
                 for sample in samples {
                     if sample.timestamp < state.minValidTime {
                         throw .outOfBounds(series: labels.description, timestamp: sample.timestamp)
@@ -124,15 +135,20 @@ public final class Head: Sendable {
                     }
                     last = (sample.timestamp, sample.value.bitPattern)
                 }
-                pendingLast[labels] = last
+                if let series { pendingByRef[series.ref] = last } else { pendingNew[labels] = last }
             }
             var result = AppendResult()
-            for (labels, samples) in request where !samples.isEmpty {
+            result.samples.reserveCapacity(request.reduce(0) { $0 + $1.samples.count })
+            var created: [Labels: MemSeries] = [:]
+            for (index, (labels, samples)) in request.enumerated() where !samples.isEmpty {
                 let series: MemSeries
-                if let existing = Self.lookup(state, labels) {
-                    series = existing
+                if let found = existing[index] {
+                    series = found
+                } else if let made = created[labels] {
+                    series = made
                 } else {
                     series = Self.create(&state, labels, postings: postings)
+                    created[labels] = series
                     result.newSeries.append((series.ref, labels))
                 }
                 for sample in samples where sample.timestamp > series.lastTimestamp {
