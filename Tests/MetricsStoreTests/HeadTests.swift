@@ -104,29 +104,44 @@ final class HeadTests: XCTestCase {
 final class SeriesSelectorTests: XCTestCase {
     func testMetricNameAndMatchers() throws {
         let matchers = try SeriesSelector.parse(#"http_requests_total{job="api", code!~"5..", path=~'/a.*'}"#)
-        XCTAssertEqual(matchers.map(\.description), [#"__name__="http_requests_total""#, #"job="api""#, #"code!~"5..""#, #"path=~"/a.*""#])
+        XCTAssertEqual(Set(matchers.map(\.description)),
+                       [#"__name__="http_requests_total""#, #"job="api""#, #"code!~"5..""#, #"path=~"/a.*""#])
     }
 
     func testQuotedUTF8Names() throws {
         let matchers = try SeriesSelector.parse(#"{"my.metric", "service.name"="x"}"#)
-        XCTAssertEqual(matchers.map(\.name), ["__name__", "service.name"])
-        XCTAssertEqual(matchers.map(\.value), ["my.metric", "x"])
+        let byName = Dictionary(uniqueKeysWithValues: matchers.map { ($0.name, $0.value) })
+        XCTAssertEqual(byName, ["__name__": "my.metric", "service.name": "x"])
     }
 
     func testEscapesInStrings() throws {
         let matchers = try SeriesSelector.parse(#"m{a="x\"y\n", b=`raw\n`}"#)
-        XCTAssertEqual(matchers[1].value, "x\"y\n")
-        XCTAssertEqual(matchers[2].value, #"raw\n"#)
+        let byName = Dictionary(uniqueKeysWithValues: matchers.map { ($0.name, $0.value) })
+        XCTAssertEqual(byName["a"], "x\"y\n")
+        XCTAssertEqual(byName["b"], #"raw\n"#)
     }
 
+    /// Prometheus's own messages, with positions.
     func testErrorsCarryPosition() {
         XCTAssertThrowsError(try SeriesSelector.parse("up{job=}")) { error in
-            XCTAssertEqual("\(error)", "1:8: parse error: unexpected character \"}\", expected string")
+            XCTAssertEqual("\(error)", #"1:8: parse error: unexpected "}" in label matching, expected string"#)
         }
         XCTAssertThrowsError(try SeriesSelector.parse(#"{job=""}"#)) { error in
-            XCTAssertEqual("\(error)", "vector selector must contain at least one non-empty matcher")
+            XCTAssertEqual("\(error)", "1:1: parse error: vector selector must contain at least one non-empty matcher")
         }
         XCTAssertThrowsError(try SeriesSelector.parse("up extra"))
+    }
+
+    func testOnlyPlainSelectorsAreSeriesSelectors() {
+        XCTAssertThrowsError(try SeriesSelector.parse("rate(up[5m])")) { error in
+            XCTAssertEqual(error as? SeriesSelector.ParseError, .notASelector("rate(up[5m])"))
+        }
+        XCTAssertThrowsError(try SeriesSelector.parse("up offset 5m"))
+    }
+
+    func testExemplarQueriesYieldEverySelector() throws {
+        let selectors = try SeriesSelector.selectors(inQuery: #"histogram_quantile(0.9, sum by (le) (rate(a_bucket{x="1"}[5m]))) / b"#)
+        XCTAssertEqual(selectors.map { Set($0.map(\.description)) }, [[#"__name__="a_bucket""#, #"x="1""#], [#"__name__="b""#]])
     }
 }
 

@@ -17,7 +17,7 @@ public enum ExportError: Error, CustomStringConvertible {
 public protocol BatchSender<Batch>: Sendable {
     associatedtype Batch: SignalBatch
     func send(_ batch: Batch) async throws(ExportError)
-    /// Items of `batch` the backend reported as rejected in a partial success.
+    /// Closes connections once the queue has stopped.
     func shutdown() async
 }
 

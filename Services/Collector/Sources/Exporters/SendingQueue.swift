@@ -138,8 +138,9 @@ public actor SendingQueue<Batch: SignalBatch>: BatchConsumer {
         }
     }
 
-    /// Puts a batch back untouched (a persistent queue stopping mid-retry keeps it on disk).
-    private func released(_ entry: Entry) {
+    /// Lets go of a batch without removing its file: a persistent queue stopping
+    /// mid-retry keeps it on disk for the next run.
+    private func releasedToDisk() {
         inFlight -= 1
     }
 
@@ -147,7 +148,7 @@ public actor SendingQueue<Batch: SignalBatch>: BatchConsumer {
         while let entry = await nextEntry() {
             let delivered = await deliver(entry.batch)
             if delivered == nil, entry.sequence != nil {
-                released(entry)   // left on disk for the next run
+                releasedToDisk()
             } else {
                 await finished(entry)
             }

@@ -144,7 +144,10 @@ struct MetricsStoreRoutes: Sendable {
             guard let query = params["query"], !query.isEmpty else {
                 throw APIResponse.Failure(.badData, "invalid parameter \"query\": query is empty")
             }
-            let selectors = try Self.selectors([query])
+            let selectors: [[LabelMatcher]]
+            do { selectors = try SeriesSelector.selectors(inQuery: query) } catch {
+                throw APIResponse.Failure(.badData, "invalid parameter \"query\": \(error)")
+            }
             let (start, end) = try Self.range(params)
             let groups = tsdb.exemplars.query(selectors, start: start, end: end)
             return APIResponse.success(groups.map { group in
