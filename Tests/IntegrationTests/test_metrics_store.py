@@ -369,3 +369,30 @@ def test_federate_serves_the_newest_samples_in_text_format(store):
     response = requests.get(store.url + "/federate", params={"match[]": "fed"}, timeout=5)
     assert response.status_code == 200
     assert response.text == f'# TYPE fed untyped\nfed{{a="x"}} 2 {now - 1000}\n'
+
+
+def test_federate_adds_the_external_labels_a_series_lacks(tmp_path):
+    config = tmp_path / "prometheus.yml"
+    config.write_text("global:\n  external_labels:\n    cluster: east\n    replica: a\n")
+    store = MetricsStore(tmp_path, [f"--config.file={config}"]).start()
+    try:
+        now = int(time.time() * 1000)
+        assert store.write([({"__name__": "fed", "replica": "own"}, [(now - 1000, 5)])]).status_code == 204
+        response = requests.get(store.url + "/federate", params={"match[]": "fed"}, timeout=5)
+        assert response.status_code == 200
+        assert response.text == f'# TYPE fed untyped\nfed{{cluster="east",replica="own"}} 5 {now - 1000}\n'
+    finally:
+        store.stop()
+
+
+def test_tsdb_status_reports_cardinality(store):
+    now = int(time.time() * 1000)
+    series = [({"__name__": "busy", "pod": f"p{i}"}, [(now, 1)]) for i in range(5)] + [({"__name__": "quiet"}, [(now, 1)])]
+    assert store.write(series).status_code == 204
+    data = requests.get(store.url + "/api/v1/status/tsdb", params={"limit": 1}, timeout=5).json()["data"]
+    assert data["headStats"]["numSeries"] == 6
+    assert data["headStats"]["minTime"] == now and data["headStats"]["maxTime"] == now
+    assert data["seriesCountByMetricName"] == [{"name": "busy", "value": 5}]
+    assert data["labelValueCountByLabelName"] == [{"name": "pod", "value": 5}]
+    bad = requests.get(store.url + "/api/v1/status/tsdb", params={"limit": "x"}, timeout=5)
+    assert bad.status_code == 400 and bad.json()["errorType"] == "bad_data"

@@ -56,6 +56,30 @@ final class BlockCuttingTests: XCTestCase {
         reopened.close()
     }
 
+    func testExemplarsSurviveRestartAndCheckpoint() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tsdb = try TSDB.open(directory: directory)
+        let series: Labels = ["__name__": "a", "i": "1"]
+        let early = StoredExemplar(series: series, labels: ["trace_id": "0af7651916cd43dd8448eb211c80319c"], value: 3.5, timestamp: base + 60_000)
+        try await tsdb.append([], exemplars: [early])
+        try await fill(tsdb)
+        tsdb.close()
+
+        var reopened = try TSDB.open(directory: directory)
+        XCTAssertEqual(reopened.exemplars.all(), [early], "the WAL restores exemplars")
+        // Cutting a block truncates the WAL; the checkpoint must carry the exemplar on.
+        let cut = try await reopened.compact(now: base + 5 * hour)
+        XCTAssertEqual(cut.count, 1)
+        let late = StoredExemplar(series: series, labels: ["trace_id": "1"], value: 4, timestamp: base + 6 * hour)
+        try await reopened.append([(series, [.init(base + 6 * hour, 2)])], exemplars: [late])
+        reopened.close()
+
+        reopened = try TSDB.open(directory: directory)
+        XCTAssertEqual(reopened.exemplars.all(), [early, late])
+        reopened.close()
+    }
+
     func testRetentionDeletesOldBlocks() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -458,3 +458,26 @@ final class LabelIndexTests: XCTestCase {
         }
     }
 }
+
+final class CardinalityStatsTests: XCTestCase {
+    func testListsAreTheLargestFirstAndCutAtTheLimit() {
+        let postings = MemPostings()
+        var ref: SeriesRef = 1
+        for (name, count) in [("http_requests_total", 3), ("up", 2), ("go_goroutines", 1)] {
+            for i in 0..<count {
+                postings.add(ref, ["__name__": name, "instance": "host-\(i)", "job": "api"])
+                ref += 1
+            }
+        }
+        let stats = CardinalityStats(postings, limit: 2)
+        XCTAssertEqual(stats.seriesCountByMetricName.map(\.name), ["http_requests_total", "up"])
+        XCTAssertEqual(stats.seriesCountByMetricName.map(\.value), [3, 2])
+        XCTAssertEqual(stats.labelValueCountByLabelName.map(\.name), ["__name__", "instance"])
+        XCTAssertEqual(stats.labelValueCountByLabelName.map(\.value), [3, 3])
+        XCTAssertEqual(stats.seriesCountByLabelValuePair.first?.name, "job=api")
+        XCTAssertEqual(stats.seriesCountByLabelValuePair.first?.value, 6)
+        // __name__: 19×3 + 2×2 + 13×1 bytes; instance: 6 bytes × 6 series; job: 3 × 6.
+        XCTAssertEqual(stats.memoryInBytesByLabelName.map(\.value), [74, 36])
+        XCTAssertEqual(stats.numLabelPairs, 3 + 3 + 1)
+    }
+}

@@ -36,7 +36,7 @@ struct MetricsStoreRoutes: Sendable {
         router.get("/api/v1/status/buildinfo") { _, _ in APIResponse.success(BuildInfo.json) }
         router.get("/api/v1/status/flags") { _, _ in APIResponse.success(options.flagValues) }
         router.get("/api/v1/status/runtimeinfo") { _, _ in self.runtimeInfo() }
-        router.get("/api/v1/status/tsdb") { _, _ in self.tsdbStatus() }
+        router.get("/api/v1/status/tsdb") { request, _ in self.tsdbStatus(request) }
         router.get("/-/healthy") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "Prometheus Server is Healthy.\n"))) }
         router.get("/-/ready") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "Prometheus Server is Ready.\n"))) }
     }
@@ -69,14 +69,13 @@ struct MetricsStoreRoutes: Sendable {
     /// Appends decoded series; returns the error answer, or nil when stored.
     func store(_ decoded: RemoteWriteIngest.Decoded) async -> Response? {
         do {
-            try await tsdb.append(decoded.series)
+            try await tsdb.append(decoded.series, exemplars: decoded.exemplars)
         } catch {
             switch error {
             case .rejected(let reason): return plain(.badRequest, reason.description)
             case .wal: return plain(.internalServerError, error.description)
             }
         }
-        tsdb.exemplars.add(decoded.exemplars)
         for entry in decoded.metadata {
             tsdb.metadata.set(entry.metricFamilyName, .init(type: Self.typeName(entry.type), help: entry.help, unit: entry.unit))
         }
@@ -174,6 +173,9 @@ struct MetricsStoreRoutes: Sendable {
         }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let lookback: Int64 = 5 * 60 * 1000
+        // Federated series carry the external labels they lack, so the federating server
+        // can tell where they came from (a series' own value wins, as in Prometheus).
+        let external = reloader.loaded.config.global.externalLabels
         var lines: [String] = []
         var seen = Set<Labels>()
         var lastFamily = ""
@@ -186,7 +188,9 @@ struct MetricsStoreRoutes: Sendable {
                     lines.append("# TYPE \(name) untyped")
                     lastFamily = name
                 }
-                let rest = labels.filter { $0.name != "__name__" }.map { "\($0.name)=\"\(Self.escape($0.value))\"" }.joined(separator: ",")
+                var exported = Self.labelDictionary(labels)
+                for (name, value) in external where exported[name] == nil { exported[name] = value }
+                let rest = exported.filter { $0.key != "__name__" }.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(Self.escape($0.value))\"" }.joined(separator: ",")
                 lines.append("\(name){\(rest)} \(PrometheusNumber.format(last.value)) \(last.timestamp)")
             }
         }
@@ -266,19 +270,29 @@ struct MetricsStoreRoutes: Sendable {
         ] as [String: Any])
     }
 
-    func tsdbStatus() -> Response {
-        APIResponse.success([
+    /// Head statistics and the cardinality lists (`limit` entries each, default 10).
+    func tsdbStatus(_ request: Request) -> Response {
+        let limitText = request.uri.queryParameters["limit"].map(String.init) ?? "10"
+        guard let limit = Int(limitText), limit > 0 else {
+            return APIResponse.error(.init(.badData, "limit must be a positive number"))
+        }
+        let stats = CardinalityStats(tsdb.head.postings, limit: limit)
+        let range = tsdb.head.timeRange
+        func list(_ entries: [CardinalityStats.Entry]) -> [[String: Any]] {
+            entries.map { ["name": $0.name, "value": $0.value] }
+        }
+        return APIResponse.success([
             "headStats": [
                 "numSeries": tsdb.head.seriesCount,
-                "numLabelPairs": tsdb.head.postings.labelNames().count,
-                "chunkCount": 0,
-                "minTime": 0,
-                "maxTime": 0,
+                "numLabelPairs": stats.numLabelPairs,
+                "chunkCount": tsdb.head.chunkCount,
+                "minTime": range?.min ?? Int64.max,
+                "maxTime": range?.max ?? Int64.min,
             ] as [String: Any],
-            "seriesCountByMetricName": [Any](),
-            "labelValueCountByLabelName": [Any](),
-            "memoryInBytesByLabelName": [Any](),
-            "seriesCountByLabelValuePair": [Any](),
+            "seriesCountByMetricName": list(stats.seriesCountByMetricName),
+            "labelValueCountByLabelName": list(stats.labelValueCountByLabelName),
+            "memoryInBytesByLabelName": list(stats.memoryInBytesByLabelName),
+            "seriesCountByLabelValuePair": list(stats.seriesCountByLabelValuePair),
         ] as [String: Any])
     }
 

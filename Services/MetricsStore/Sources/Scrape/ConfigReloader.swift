@@ -8,6 +8,7 @@ import VigilService
 public final class ConfigReloader: Sendable {
     /// The YAML of the configuration in force, for /api/v1/status/config.
     public struct Loaded: Sendable {
+        public var config = PrometheusConfig.empty
         public var yaml = ""
         public var time = Date()
         public var lastReloadSucceeded = true
@@ -46,7 +47,7 @@ public final class ConfigReloader: Sendable {
             throw error
         }
         await manager.apply(config)
-        state.withLock { $0 = Loaded(yaml: yaml, time: Date(), lastReloadSucceeded: true) }
+        state.withLock { $0 = Loaded(config: config, yaml: yaml, time: Date(), lastReloadSucceeded: true) }
         logger.info("completed loading of configuration file", metadata: ["file": "\(path)", "jobs": "\(config.scrapeConfigs.count)"])
     }
 

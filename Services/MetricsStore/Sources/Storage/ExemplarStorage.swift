@@ -48,6 +48,13 @@ public final class ExemplarStorage: Sendable {
         }
     }
 
+    /// Every stored exemplar, oldest first (what a WAL checkpoint keeps).
+    public func all() -> [StoredExemplar] {
+        ring.withLock { ring in
+            (ring.slots[ring.next...] + ring.slots[..<ring.next]).compactMap { $0 }
+        }
+    }
+
     /// Exemplars of series matching any selector, in [start, end], grouped by series and
     /// in time order within each.
     public func query(_ selectors: [[LabelMatcher]], start: Int64, end: Int64) -> [(series: Labels, exemplars: [StoredExemplar])] {

@@ -12,6 +12,13 @@ extension Head {
         }
     }
 
+    /// Chunks held in memory, the open ones included.
+    public var chunkCount: Int {
+        state.withLock { state in
+            state.byRef.values.reduce(0) { $0 + $1.closedChunks.count + ($1.openChunk.count > 0 ? 1 : 0) }
+        }
+    }
+
     /// Refuses samples older than `time` from now on (after blocks were loaded at start).
     public func setMinValidTime(_ time: Int64) {
         state.withLock { $0.minValidTime = max($0.minValidTime, time) }

@@ -43,6 +43,8 @@ extension TSDB {
         var records: [[UInt8]] = []
         if !state.series.isEmpty { records.append(WALRecord.series(state.series).encodeCompressed()) }
         if !state.samples.isEmpty { records.append(WALRecord.samples(state.samples).encodeCompressed()) }
+        let kept = exemplars.all()
+        if !kept.isEmpty { records.append(WALRecord.exemplars(kept).encodeCompressed()) }
         if !records.isEmpty { try await wal.append(records) }
         try await wal.truncate(before: segment)
     }

@@ -7,9 +7,9 @@ import Synchronization
 /// so an acknowledged write survives kill -9; `open` replays the WAL into the head.
 public final class TSDB: Sendable {
     public let head: Head
-    /// Exemplars and metadata are kept in memory only (Prometheus keeps exemplars in its
-    /// WAL too; see the closing notes of the issue).
-    public let exemplars = ExemplarStorage()
+    /// Exemplars live in a bounded ring, made durable by the WAL like samples; metadata is
+    /// kept in memory only, as Prometheus does (senders resend it periodically).
+    public let exemplars: ExemplarStorage
     public let metadata = MetadataStore()
     let wal: WriteAheadLog
     let logger: Logger
@@ -30,8 +30,10 @@ public final class TSDB: Sendable {
         }
     }
 
-    init(head: Head, wal: WriteAheadLog, blocksDirectory: URL, blocks: [BlockReader], retention: Int64, logger: Logger) {
+    init(head: Head, exemplars: ExemplarStorage, wal: WriteAheadLog, blocksDirectory: URL, blocks: [BlockReader],
+         retention: Int64, logger: Logger) {
         self.head = head
+        self.exemplars = exemplars
         self.wal = wal
         self.blocksDirectory = blocksDirectory
         self.blocks = Mutex(blocks)
@@ -51,6 +53,7 @@ public final class TSDB: Sendable {
         try FileManager.default.createDirectory(at: walDirectory, withIntermediateDirectories: true)
         let wal = try WriteAheadLog(directory: walDirectory)
         let head = Head()
+        let exemplars = ExemplarStorage()
         var pending: [SeriesRef: [Head.Sample]] = [:]
         var undecodable = 0
         let report = try wal.replay { payload in
@@ -60,6 +63,8 @@ public final class TSDB: Sendable {
                     for (ref, labels) in series { head.replaySeries(ref: ref, labels: labels) }
                 case .samples(let samples):
                     for (ref, sample) in samples { pending[ref, default: []].append(sample) }
+                case .exemplars(let list):
+                    exemplars.add(list)
                 }
             } catch {
                 undecodable += 1
@@ -83,10 +88,12 @@ public final class TSDB: Sendable {
             logger.warning("WAL replay skipped records", metadata: ["undecodable": "\(undecodable)", "orphaned_samples": "\(orphaned)"])
         }
         logger.info("WAL replayed", metadata: ["series": "\(head.seriesCount)", "samples": "\(head.sampleCount)"])
-        return TSDB(head: head, wal: wal, blocksDirectory: blocksDirectory, blocks: blocks, retention: retention, logger: logger)
+        return TSDB(head: head, exemplars: exemplars, wal: wal, blocksDirectory: blocksDirectory, blocks: blocks, retention: retention, logger: logger)
     }
 
-    public func append(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws(Failure) {
+    /// Appends samples and exemplars; returns once both are in the WAL. Exemplars become
+    /// visible only then, so a query never sees one that a crash could take back.
+    public func append(_ request: [(labels: Labels, samples: [Head.Sample])], exemplars offered: [StoredExemplar] = []) async throws(Failure) {
         let result: Head.AppendResult
         do {
             result = try head.append(request)
@@ -96,12 +103,14 @@ public final class TSDB: Sendable {
         var records: [[UInt8]] = []
         if !result.newSeries.isEmpty { records.append(WALRecord.series(result.newSeries).encodeCompressed()) }
         if !result.samples.isEmpty { records.append(WALRecord.samples(result.samples).encodeCompressed()) }
+        if !offered.isEmpty { records.append(WALRecord.exemplars(offered).encodeCompressed()) }
         guard !records.isEmpty else { return }
         do {
             try await wal.append(records)
         } catch {
             throw .wal("\(error)")
         }
+        if !offered.isEmpty { exemplars.add(offered) }
     }
 
     public func close() { wal.close() }

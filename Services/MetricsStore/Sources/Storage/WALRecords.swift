@@ -9,6 +9,9 @@ import Snappy
 ///     samples record: 0x03, base ref uvarint, base timestamp zigzag varint, then per
 ///                     sample: ref − base zigzag varint, timestamp − base zigzag varint,
 ///                     value bits as above (what `encode` writes; 0x02 is still read)
+///     exemplars record: 0x04, then per exemplar: series labels, exemplar labels (each as
+///                     in a series record: count uvarint, then name/value pairs),
+///                     timestamp zigzag varint, value bits
 ///
 /// Either record may be snappy block-compressed as a whole: then its first byte has
 /// 0x80 set and the rest is the snappy block of the payload after the type byte.
@@ -17,10 +20,14 @@ import Snappy
 enum WALRecord {
     case series([(ref: SeriesRef, labels: Labels)])
     case samples([(ref: SeriesRef, sample: Head.Sample)])
+    /// Exemplars carry their series' labels, not a ref: they are few, and a checkpoint
+    /// can then rewrite them without the head's refs.
+    case exemplars([StoredExemplar])
 
     static let seriesType: UInt8 = 1
     static let samplesType: UInt8 = 2
     static let deltaSamplesType: UInt8 = 3
+    static let exemplarsType: UInt8 = 4
     static let snappyFlag: UInt8 = 0x80
 
     /// The record, snappy-compressed when that makes it smaller (it nearly always does
@@ -45,14 +52,15 @@ enum WALRecord {
             out.append(Self.seriesType)
             for (ref, labels) in series {
                 Varint.appendUnsigned(ref, to: &out)
-                Varint.appendUnsigned(UInt64(labels.count), to: &out)
-                for label in labels {
-                    let (name, value) = (label.name, label.value)
-                    Varint.appendUnsigned(UInt64(name.utf8.count), to: &out)
-                    out.append(contentsOf: name.utf8)
-                    Varint.appendUnsigned(UInt64(value.utf8.count), to: &out)
-                    out.append(contentsOf: value.utf8)
-                }
+                Self.appendLabels(labels, to: &out)
+            }
+        case .exemplars(let exemplars):
+            out.append(Self.exemplarsType)
+            for exemplar in exemplars {
+                Self.appendLabels(exemplar.series, to: &out)
+                Self.appendLabels(exemplar.labels, to: &out)
+                Varint.appendSigned(exemplar.timestamp, to: &out)
+                withUnsafeBytes(of: exemplar.value.bitPattern.littleEndian) { out.append(contentsOf: $0) }
             }
         case .samples(let samples):
             out.reserveCapacity(16 + samples.count * 12)
@@ -68,6 +76,30 @@ enum WALRecord {
             }
         }
         return out
+    }
+
+    private static func appendLabels(_ labels: Labels, to out: inout [UInt8]) {
+        Varint.appendUnsigned(UInt64(labels.count), to: &out)
+        for label in labels {
+            Varint.appendUnsigned(UInt64(label.name.utf8.count), to: &out)
+            out.append(contentsOf: label.name.utf8)
+            Varint.appendUnsigned(UInt64(label.value.utf8.count), to: &out)
+            out.append(contentsOf: label.value.utf8)
+        }
+    }
+
+    private static func readLabels(_ reader: inout Varint.Reader) throws(DecodeError) -> Labels {
+        guard let count = reader.unsigned(), count < 10_000 else {
+            throw DecodeError(description: "truncated label set")
+        }
+        var pairs: [(name: String, value: String)] = []
+        for _ in 0..<count {
+            guard let name = reader.string(), let value = reader.string() else {
+                throw DecodeError(description: "truncated label")
+            }
+            pairs.append((name, value))
+        }
+        return Labels(sortedPairs: pairs)
     }
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws(DecodeError) -> WALRecord {
@@ -87,19 +119,21 @@ enum WALRecord {
         case seriesType:
             var series: [(SeriesRef, Labels)] = []
             while !reader.atEnd {
-                guard let ref = reader.unsigned(), let count = reader.unsigned(), count < 10_000 else {
-                    throw DecodeError(description: "truncated series record")
-                }
-                var pairs: [(name: String, value: String)] = []
-                for _ in 0..<count {
-                    guard let name = reader.string(), let value = reader.string() else {
-                        throw DecodeError(description: "truncated label in series record")
-                    }
-                    pairs.append((name, value))
-                }
-                series.append((ref, Labels(sortedPairs: pairs)))
+                guard let ref = reader.unsigned() else { throw DecodeError(description: "truncated series record") }
+                series.append((ref, try readLabels(&reader)))
             }
             return .series(series)
+        case exemplarsType:
+            var exemplars: [StoredExemplar] = []
+            while !reader.atEnd {
+                let series = try readLabels(&reader)
+                let labels = try readLabels(&reader)
+                guard let t = reader.signed(), let bits = reader.uint64LE() else {
+                    throw DecodeError(description: "truncated exemplars record")
+                }
+                exemplars.append(StoredExemplar(series: series, labels: labels, value: Double(bitPattern: bits), timestamp: t))
+            }
+            return .exemplars(exemplars)
         case samplesType:
             var samples: [(SeriesRef, Head.Sample)] = []
             while !reader.atEnd {

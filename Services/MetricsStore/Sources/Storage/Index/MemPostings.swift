@@ -143,6 +143,16 @@ public final class MemPostings: @unchecked Sendable {
         return values.sorted { UTF8Bytes.compare($0, $1) < 0 }
     }
 
+    /// Visits every label name with its values and their postings counts, under the read
+    /// lock (the visitor must not call back into the index).
+    func forEachLabel(_ visit: (_ name: String, _ values: [(value: String, count: Int)]) -> Void) {
+        lock.read {
+            for (name, values) in index {
+                visit(name.string, values.map { ($0.key.string, $0.value.count) })
+            }
+        }
+    }
+
     // MARK: Selecting
 
     /// The series selected by all `matchers` (ANDed), ascending.
