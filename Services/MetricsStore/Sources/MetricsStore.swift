@@ -22,7 +22,9 @@ public final class MetricsStore: Sendable {
         self.metrics = metrics
         self.logger = logger
         let retention = try PrometheusDuration(parsing: options.retentionTime).milliseconds
-        self.tsdb = try TSDB.open(directory: URL(fileURLWithPath: options.storagePath), retention: retention, logger: logger)
+        let retentionSize = try ByteSize.parse(options.retentionSize)
+        self.tsdb = try TSDB.open(directory: URL(fileURLWithPath: options.storagePath), retention: retention,
+                                  retentionSize: retentionSize, logger: logger)
         self.scrapeManager = ScrapeManager(tsdb: tsdb, logger: logger)
         self.reloader = ConfigReloader(path: options.configFile, required: options.configFileExplicit,
                                        manager: scrapeManager, logger: logger)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 /// Cutting the head into immutable blocks, retention, and reading across blocks and head.
@@ -32,7 +33,38 @@ extension TSDB {
             try await checkpoint(from: end)
             head.truncate(before: end)
         }
+        written += try await mergeBlocks()
         try applyRetention(now: now)
+        return written
+    }
+
+    /// Merges blocks into larger ones while the compactor finds a window that is due.
+    func mergeBlocks() async throws -> [BlockMeta] {
+        let compactor = BlockCompactor(blockRange: Self.blockRange, retention: retention)
+        var written: [BlockMeta] = []
+        while let (window, planned) = compactor.plan(blocks.withLock { $0.map(\.meta) }) {
+            let ids = Set(planned.map(\.ulid))
+            let sources = blocks.withLock { $0.filter { ids.contains($0.meta.ulid) } }
+            let compaction = BlockMeta.Compaction(
+                level: (planned.map(\.compaction.level).max() ?? 1) + 1,
+                sources: planned.flatMap(\.compaction.sources).sorted())
+            let directory = blocksDirectory.path
+            let meta = try await Self.offloaded { () throws -> BlockMeta in
+                try BlockWriter(directory: directory).write(BlockCompactor.merge(sources), compaction: compaction, timeRange: window)
+            }
+            let merged = try BlockReader(directory: blocksDirectory.appendingPathComponent(meta.ulid).path)
+            blocks.withLock { blocks in
+                blocks.removeAll { ids.contains($0.meta.ulid) }
+                blocks.append(merged)
+                blocks.sort { $0.meta.minTime < $1.meta.minTime }
+            }
+            for source in sources { try FileManager.default.removeItem(atPath: source.directory) }
+            written.append(meta)
+            logger.info("merged blocks", metadata: [
+                "ulid": "\(meta.ulid)", "sources": "\(planned.count)", "level": "\(compaction.level)",
+                "samples": "\(meta.stats.numSamples)",
+            ])
+        }
         return written
     }
 
@@ -49,19 +81,54 @@ extension TSDB {
         try await wal.truncate(before: segment)
     }
 
-    /// Deletes blocks that ended before now − retention (`--storage.tsdb.retention.time`).
+    /// Deletes blocks that ended before now − retention (`--storage.tsdb.retention.time`),
+    /// then the oldest blocks while blocks and WAL together exceed the size limit
+    /// (`--storage.tsdb.retention.size`), as Prometheus does.
     func applyRetention(now: Int64) throws {
-        guard retention > 0 else { return }
-        let expired = blocks.withLock { blocks -> [BlockReader] in
-            let old = blocks.filter { $0.meta.maxTime <= now - retention }
-            blocks.removeAll { block in old.contains { $0.meta.ulid == block.meta.ulid } }
-            return old
+        var expired: [(BlockReader, String)] = []
+        if retention > 0 {
+            expired += blocks.withLock { blocks in
+                let old = blocks.filter { $0.meta.maxTime <= now - retention }
+                blocks.removeAll { block in old.contains { $0.meta.ulid == block.meta.ulid } }
+                return old.map { ($0, "time") }
+            }
         }
-        for block in expired {
+        if retentionSize > 0 {
+            let oldestFirst = blocks.withLock { $0 }.sorted { $0.meta.minTime < $1.meta.minTime }
+            let sizes = oldestFirst.map { ($0.meta.ulid, Self.diskUsage($0.directory)) }
+            var total = sizes.reduce(Self.diskUsage(wal.directory.path)) { $0 + $1.1 }
+            var over = Set<String>()
+            for (ulid, size) in sizes where total > retentionSize {
+                over.insert(ulid)
+                total -= size
+            }
+            expired += blocks.withLock { blocks in
+                let old = blocks.filter { over.contains($0.meta.ulid) }
+                blocks.removeAll { over.contains($0.meta.ulid) }
+                return old.map { ($0, "size") }
+            }
+        }
+        for (block, reason) in expired {
             try FileManager.default.removeItem(atPath: block.directory)
-            logger.info("deleted block past retention", metadata: ["ulid": "\(block.meta.ulid)"])
+            logger.info("deleted block past retention", metadata: ["ulid": "\(block.meta.ulid)", "retention": "\(reason)"])
         }
     }
+
+    /// Bytes of the regular files under `path`.
+    static func diskUsage(_ path: String) -> Int64 {
+        guard let files = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: Int64 = 0
+        for case let name as String in files {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + name)
+            if attributes?[.type] as? FileAttributeType == .typeRegular {
+                total += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+            }
+        }
+        return total
+    }
+
+    /// Bytes the blocks take on disk.
+    public var blocksSize: Int64 { blocks.withLock { $0 }.reduce(0) { $0 + Self.diskUsage($1.directory) } }
 
     /// Label sets of series matching any selector with samples in [mint, maxt], from the
     /// blocks and the head.
@@ -110,8 +177,9 @@ extension TSDB {
         }
     }
 
-    /// Opens the blocks under `directory/blocks`, dropping unfinished `.tmp` ones.
-    static func loadBlocks(_ directory: URL) throws -> [BlockReader] {
+    /// Opens the blocks under `directory/blocks`, dropping unfinished `.tmp` ones and
+    /// sources of a merge that a crash interrupted before it deleted them.
+    static func loadBlocks(_ directory: URL, logger: Logger) throws -> [BlockReader] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var readers: [BlockReader] = []
         for name in try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() {
@@ -123,6 +191,11 @@ extension TSDB {
             guard ULID(name) != nil else { continue }
             readers.append(try BlockReader(directory: path))
         }
-        return readers
+        let obsolete = BlockCompactor.obsoleteBlocks(readers.map(\.meta))
+        for reader in readers where obsolete.contains(reader.meta.ulid) {
+            try FileManager.default.removeItem(atPath: reader.directory)
+            logger.info("deleted block already merged into a larger one", metadata: ["ulid": "\(reader.meta.ulid)"])
+        }
+        return readers.filter { !obsolete.contains($0.meta.ulid) }.sorted { $0.meta.minTime < $1.meta.minTime }
     }
 }

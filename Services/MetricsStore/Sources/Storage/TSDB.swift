@@ -17,6 +17,8 @@ public final class TSDB: Sendable {
     let blocks: Mutex<[BlockReader]>
     /// Retention in milliseconds; 0 keeps blocks forever.
     let retention: Int64
+    /// Bytes that blocks and WAL may take before the oldest blocks go; 0 for no limit.
+    let retentionSize: Int64
 
     public enum Failure: Error, CustomStringConvertible {
         case rejected(Head.AppendError)
@@ -31,22 +33,23 @@ public final class TSDB: Sendable {
     }
 
     init(head: Head, exemplars: ExemplarStorage, wal: WriteAheadLog, blocksDirectory: URL, blocks: [BlockReader],
-         retention: Int64, logger: Logger) {
+         retention: Int64, retentionSize: Int64, logger: Logger) {
         self.head = head
         self.exemplars = exemplars
         self.wal = wal
         self.blocksDirectory = blocksDirectory
         self.blocks = Mutex(blocks)
         self.retention = retention
+        self.retentionSize = retentionSize
         self.logger = logger
     }
 
     /// Opens (or creates) the storage under `directory`, replaying the WAL. A corrupt WAL
     /// tail is cut off and logged with what was dropped; everything before it is kept.
-    public static func open(directory: URL, retention: Int64 = 0,
+    public static func open(directory: URL, retention: Int64 = 0, retentionSize: Int64 = 0,
                             logger: Logger = Logger(label: "vigil.metrics-store.tsdb")) throws -> TSDB {
         let blocksDirectory = directory.appendingPathComponent("blocks")
-        let blocks = try loadBlocks(blocksDirectory)
+        let blocks = try loadBlocks(blocksDirectory, logger: logger)
         // Samples before the newest block's end are in that block already.
         let blockEnd = blocks.map(\.meta.maxTime).max() ?? .min
         let walDirectory = directory.appendingPathComponent("wal")
@@ -88,7 +91,8 @@ public final class TSDB: Sendable {
             logger.warning("WAL replay skipped records", metadata: ["undecodable": "\(undecodable)", "orphaned_samples": "\(orphaned)"])
         }
         logger.info("WAL replayed", metadata: ["series": "\(head.seriesCount)", "samples": "\(head.sampleCount)"])
-        return TSDB(head: head, exemplars: exemplars, wal: wal, blocksDirectory: blocksDirectory, blocks: blocks, retention: retention, logger: logger)
+        return TSDB(head: head, exemplars: exemplars, wal: wal, blocksDirectory: blocksDirectory, blocks: blocks, retention: retention,
+                    retentionSize: retentionSize, logger: logger)
     }
 
     /// Appends samples and exemplars; returns once both are in the WAL. Exemplars become

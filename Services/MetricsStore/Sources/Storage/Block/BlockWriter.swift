@@ -43,9 +43,14 @@ public struct BlockWriter: Sendable {
     /// - Parameter series: strictly ascending by labels (`Labels.<`); each series has valid
     ///   labels and at least one non-empty chunk; a series' chunks are in time order and do
     ///   not overlap. Violations throw `BlockError.invalidInput` before anything is written.
+    /// - Parameter compaction: for a block merged from others, its level and the level-1
+    ///   blocks it descends from; nil for a block cut from the head (level 1, itself).
+    /// - Parameter timeRange: the window the block covers (maxTime exclusive); nil for the
+    ///   span of its samples.
     @discardableResult
     public func write(
-        _ series: [BlockSeries], ulid: ULID = ULID(milliseconds: BlockWriter.nowMilliseconds())
+        _ series: [BlockSeries], ulid: ULID = ULID(milliseconds: BlockWriter.nowMilliseconds()),
+        compaction: BlockMeta.Compaction? = nil, timeRange: (min: Int64, max: Int64)? = nil
     ) throws(BlockError) -> BlockMeta {
         try Self.validate(series)
         let name = ulid.description
@@ -81,8 +86,8 @@ public struct BlockWriter: Sendable {
         try BlockFileIO.writeFile(temporary + "/index", try IndexWriter.build(series: indexed))
         try BlockFileIO.writeFile(temporary + "/" + TombstonesFile.name, TombstonesFile.encode([]))
         let meta = BlockMeta(
-            ulid: name, minTime: minTime, maxTime: maxTime + 1, stats: stats,
-            compaction: .init(level: 1, sources: [name]), version: BlockMeta.currentVersion
+            ulid: name, minTime: timeRange?.min ?? minTime, maxTime: timeRange?.max ?? maxTime + 1, stats: stats,
+            compaction: compaction ?? .init(level: 1, sources: [name]), version: BlockMeta.currentVersion
         )
         try BlockFileIO.writeFile(temporary + "/meta.json", try meta.encoded())
         try BlockFileIO.syncDirectory(temporary)
