@@ -71,12 +71,16 @@ struct BlockEncoder {
 /// `end` throws `BlockError.corrupt` naming the file and offset, so damaged input never
 /// traps or yields garbage silently.
 struct BlockDecoder {
-    let bytes: [UInt8]
+    let bytes: FileBytes
     let file: String
     private(set) var position: Int
     let end: Int
 
     init(_ bytes: [UInt8], file: String, from start: Int = 0, to end: Int? = nil) {
+        self.init(FileBytes(bytes), file: file, from: start, to: end)
+    }
+
+    init(_ bytes: FileBytes, file: String, from start: Int = 0, to end: Int? = nil) {
         self.bytes = bytes
         self.file = file
         self.position = start
@@ -133,15 +137,17 @@ struct BlockDecoder {
         return Int(raw)
     }
 
-    mutating func slice(_ count: Int) throws(BlockError) -> ArraySlice<UInt8> {
+    /// The next `count` bytes' range, which the decoder then moves past.
+    mutating func slice(_ count: Int) throws(BlockError) -> Range<Int> {
         guard count >= 0, end - position >= count else { throw fail("unexpected end reading \(count) bytes") }
         defer { position += count }
-        return bytes[position..<position + count]
+        return position..<position + count
     }
 
     mutating func uvarintString() throws(BlockError) -> String {
         let count = try length(limit: remaining)
-        return String(decoding: try slice(count), as: UTF8.self)
+        let range = try slice(count)
+        return bytes.withUnsafeBytes { String(decoding: $0[range], as: UTF8.self) }
     }
 
     mutating func skip(_ count: Int) throws(BlockError) {
@@ -152,6 +158,10 @@ struct BlockDecoder {
 /// Checks the big-endian CRC32C stored at `bytes[crcOffset..<crcOffset+4]` against the
 /// checksum of `bytes[start..<crcOffset]`.
 func verifyCRC32C(_ bytes: [UInt8], file: String, from start: Int, crcOffset: Int) throws(BlockError) {
+    try verifyCRC32C(FileBytes(bytes), file: file, from: start, crcOffset: crcOffset)
+}
+
+func verifyCRC32C(_ bytes: FileBytes, file: String, from start: Int, crcOffset: Int) throws(BlockError) {
     guard start >= 0, start <= crcOffset, crcOffset + 4 <= bytes.count else {
         throw .corrupt(file: file, offset: start, reason: "checksummed range runs past the end of the file")
     }

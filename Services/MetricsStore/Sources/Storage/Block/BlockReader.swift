@@ -1,5 +1,5 @@
-/// A persisted block opened for reading: its meta, index and chunks, loaded into memory
-/// and checked as they are used. Every checksum on the path to a result is verified, so
+/// A persisted block opened for reading: its meta, and its index and chunks mapped into
+/// memory and checked as they are used. Every checksum on the path to a result is verified, so
 /// a damaged block throws `BlockError` rather than returning wrong data.
 ///
 /// Immutable, hence `Sendable`: share one reader between queries.
@@ -16,7 +16,7 @@ public struct BlockReader: Sendable {
         let metaPath = directory + "/meta.json"
         meta = try BlockMeta.decode(try BlockFileIO.readFile(metaPath), path: metaPath)
         let indexPath = directory + "/index"
-        index = try IndexReader(bytes: try BlockFileIO.readFile(indexPath), file: indexPath)
+        index = try IndexReader(bytes: try FileBytes(mapping: indexPath), file: indexPath)
         chunks = try ChunkSegmentReader(directory: directory + "/chunks")
         let tombstonesPath = directory + "/" + TombstonesFile.name
         tombstones = BlockFileIO.exists(tombstonesPath)

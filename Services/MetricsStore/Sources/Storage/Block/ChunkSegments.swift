@@ -95,21 +95,21 @@ struct ChunkSegmentWriter {
     }
 }
 
-/// The chunk segment files of one block, loaded into memory, with their headers checked.
+/// The chunk segment files of one block, mapped into memory, with their headers checked.
 struct ChunkSegmentReader: Sendable {
     /// Segment contents in file order (index 0 is `000001`).
-    private let segments: [[UInt8]]
+    private let segments: [FileBytes]
 
     init(directory: String) throws(BlockError) {
         let names = try BlockFileIO.listDirectory(directory)
-        var segments: [[UInt8]] = []
+        var segments: [FileBytes] = []
         for (index, name) in names.enumerated() {
             // Prometheus requires the files to be numbered 1, 2, ... without gaps.
             guard name == ChunkSegment.fileName(index + 1) else {
                 throw .corrupt(file: directory + "/" + name, offset: 0, reason: "unexpected file in chunks directory")
             }
             let path = directory + "/" + name
-            let bytes = try BlockFileIO.readFile(path)
+            let bytes = try FileBytes(mapping: path)
             var decoder = BlockDecoder(bytes, file: path)
             guard bytes.count >= ChunkSegment.headerSize else {
                 throw .corrupt(file: path, offset: 0, reason: "shorter than the segment header")
@@ -145,7 +145,7 @@ struct ChunkSegmentReader: Sendable {
             throw .corrupt(file: file, offset: start, reason: "unsupported chunk encoding \(encoding)")
         }
         do {
-            return try XORChunk(bytes: Array(bytes[(start + 1)..<(start + 1 + length)]))
+            return try XORChunk(bytes: bytes.copy((start + 1)..<(start + 1 + length)))
         } catch {
             throw .corrupt(file: file, offset: start + 1, reason: "\(error)")
         }

@@ -39,7 +39,7 @@ struct IndexTOC: Equatable {
         encoder.putCRC32C(from: start)
     }
 
-    static func decode(_ bytes: [UInt8], file: String) throws(BlockError) -> IndexTOC {
+    static func decode(_ bytes: FileBytes, file: String) throws(BlockError) -> IndexTOC {
         guard bytes.count >= IndexFormat.headerSize + IndexFormat.tocSize else {
             throw .corrupt(file: file, offset: 0, reason: "too short for a header and table of contents")
         }

@@ -3,14 +3,14 @@
 /// those in memory; series and postings lists are decoded, checksum first, on each lookup.
 struct IndexReader: Sendable {
     let file: String
-    private let bytes: [UInt8]
+    private let bytes: FileBytes
     private let symbols: [String]
     /// Label name → its values (sorted by bytes) with the offset of each postings list.
     private let postingsOffsets: [UTF8Key: [(value: String, offset: Int)]]
     /// Label names, sorted by bytes, without the all-postings key.
     let labelNames: [String]
 
-    init(bytes: [UInt8], file: String) throws(BlockError) {
+    init(bytes: FileBytes, file: String) throws(BlockError) {
         self.file = file
         self.bytes = bytes
         var header = BlockDecoder(bytes, file: file)
@@ -120,7 +120,7 @@ struct IndexReader: Sendable {
     }
 
     /// A decoder over the body of a `len <4b> | body | CRC32C` section, checksum verified.
-    private static func checkedSection(_ bytes: [UInt8], file: String, at offset: UInt64) throws(BlockError) -> BlockDecoder {
+    private static func checkedSection(_ bytes: FileBytes, file: String, at offset: UInt64) throws(BlockError) -> BlockDecoder {
         guard offset >= UInt64(IndexFormat.headerSize), offset < UInt64(bytes.count) else {
             throw .corrupt(file: file, offset: Int(clamping: offset), reason: "section offset outside the file")
         }
@@ -134,7 +134,7 @@ struct IndexReader: Sendable {
         return BlockDecoder(bytes, file: file, from: start, to: start + length)
     }
 
-    private static func readSymbols(_ bytes: [UInt8], file: String, at offset: UInt64) throws(BlockError) -> [String] {
+    private static func readSymbols(_ bytes: FileBytes, file: String, at offset: UInt64) throws(BlockError) -> [String] {
         guard offset != 0 else { return [] }
         var decoder = try checkedSection(bytes, file: file, at: offset)
         let count = Int(try decoder.be32())
@@ -146,7 +146,7 @@ struct IndexReader: Sendable {
     }
 
     private static func readPostingsOffsets(
-        _ bytes: [UInt8], file: String, at offset: UInt64
+        _ bytes: FileBytes, file: String, at offset: UInt64
     ) throws(BlockError) -> [UTF8Key: [(value: String, offset: Int)]] {
         guard offset != 0 else { return [:] }
         var decoder = try checkedSection(bytes, file: file, at: offset)
