@@ -11,7 +11,10 @@ import VigilService
 /// real Prometheus (Debian's 2.42) in one run. Each server starts fresh in a temporary
 /// directory; `senders` concurrent clients each own a disjoint share of the series and
 /// send pre-encoded requests (so the client's encoding cost is not measured). Reports
-/// samples/s, the server's peak RSS and its WAL bytes per sample, and the ratios.
+/// samples/s, the server's peak RSS and its WAL bytes per sample, and the ratios. With
+/// `--wait-for-blocks` (and more than 3 h of samples per series) it then waits until each
+/// server has cut its head into blocks and reports block bytes per sample from the blocks'
+/// meta.json (both write Prometheus's block format).
 @main
 struct RemoteWriteIngest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "metrics-store-bench")
@@ -23,6 +26,7 @@ struct RemoteWriteIngest: AsyncParsableCommand {
     @Option(help: "Samples per request.") var samplesPerRequest = 2_000
     @Option(help: "Concurrent senders.") var senders = 4
     @Option(help: "Port for the server under test.") var port = 29090
+    @Option(help: "Seconds to wait for blocks after ingest (0: don't; needs > 720 samples per series).") var waitForBlocks = 0
 
     func run() async throws {
         let requests = makeRequests()
@@ -45,6 +49,9 @@ struct RemoteWriteIngest: AsyncParsableCommand {
             say(String(format: "ratio metrics-store / prometheus: ingest %.2f×, peak RSS %.2f×, WAL bytes %.2f×",
                        ours.samplesPerSecond / theirs.samplesPerSecond, Double(ours.peakRSS) / Double(theirs.peakRSS),
                        Double(ours.walBytes) / Double(max(1, theirs.walBytes))))
+            if let a = ours.blockBytesPerSample, let b = theirs.blockBytesPerSample {
+                say(String(format: "ratio metrics-store / prometheus: block bytes per sample %.2f×", a / b))
+            }
         }
     }
 
@@ -52,6 +59,7 @@ struct RemoteWriteIngest: AsyncParsableCommand {
         var samplesPerSecond: Double
         var peakRSS: Int
         var walBytes: Int
+        var blockBytesPerSample: Double?
     }
 
     func measure(name: String, requests: [[ByteBuffer]], total: Int, command: (String) -> [String]) async throws -> Result {
@@ -109,10 +117,47 @@ struct RemoteWriteIngest: AsyncParsableCommand {
         let peak = ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0
         let cpu = (ProcessMemory.cpuSeconds(pid: process.processIdentifier) ?? 0) - cpuBefore
         let wal = Self.directorySize(dir)
-        let result = Result(samplesPerSecond: Double(total) / seconds, peakRSS: peak, walBytes: wal)
+        var result = Result(samplesPerSecond: Double(total) / seconds, peakRSS: peak, walBytes: wal)
         say(String(format: "%@: %.0f samples/s (%.2f s, server CPU %.2f s = %.0f samples per CPU-second), peak RSS %.1f MiB, on disk %.2f bytes/sample (WAL, before blocks)",
                    name, result.samplesPerSecond, seconds, cpu, Double(total) / max(cpu, 0.001), Double(peak) / 1_048_576, Double(wal) / Double(total)))
+        if waitForBlocks > 0, let blocks = try await Self.waitForBlocks(in: dir, seconds: waitForBlocks) {
+            result.blockBytesPerSample = Double(blocks.bytes) / Double(max(1, blocks.samples))
+            say(String(format: "%@: %d blocks hold %d samples in %d bytes: %.3f bytes/sample (index included); peak RSS now %.1f MiB",
+                       name, blocks.count, blocks.samples, blocks.bytes, result.blockBytesPerSample!,
+                       Double(ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0) / 1_048_576))
+        }
         try await client.shutdown()
+        return result
+    }
+
+    /// Polls for block directories (any folder under `dir` with a meta.json) until their
+    /// number has not changed for 20 s; nil if none appeared in time.
+    static func waitForBlocks(in dir: String, seconds: Int) async throws -> (count: Int, samples: Int, bytes: Int)? {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        var last: (count: Int, samples: Int, bytes: Int)?
+        var stableSince = ContinuousClock.now
+        while ContinuousClock.now < deadline {
+            let found = blockStats(dir)
+            if found.count != last?.count { stableSince = ContinuousClock.now }
+            last = found
+            if found.count > 0, ContinuousClock.now - stableSince >= .seconds(20) { return found }
+            try await Task.sleep(for: .seconds(1))
+        }
+        return (last?.count ?? 0) > 0 ? last : nil
+    }
+
+    static func blockStats(_ dir: String) -> (count: Int, samples: Int, bytes: Int) {
+        var result = (count: 0, samples: 0, bytes: 0)
+        guard let enumerator = FileManager.default.enumerator(atPath: dir) else { return result }
+        for case let file as String in enumerator where file.hasSuffix("/meta.json") {
+            let blockDir = dir + "/" + String(file.dropLast("/meta.json".count))
+            guard let data = FileManager.default.contents(atPath: dir + "/" + file),
+                  let meta = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let stats = meta["stats"] as? [String: Any], let samples = stats["numSamples"] as? Int else { continue }
+            result.count += 1
+            result.samples += samples
+            result.bytes += directorySize(blockDir)
+        }
         return result
     }
 
@@ -146,7 +191,7 @@ struct RemoteWriteIngest: AsyncParsableCommand {
                             .with { $0.name = "job"; $0.value = "node" },
                         ]
                         ts.samples = (first..<first + count).map { i in
-                            .with { $0.timestamp = base + Int64(i) * 15_000; $0.value = Double((id * 7 + i) % 1000) / 10 }
+                            .with { $0.timestamp = base + Int64(i) * 15_000; $0.value = Self.value(series: id, sample: i) }
                         }
                         request.timeseries.append(ts)
                     }
@@ -157,6 +202,16 @@ struct RemoteWriteIngest: AsyncParsableCommand {
             }
         }
         return shares
+    }
+
+    /// A mix like a node exporter's: a third counters growing by a few events per scrape,
+    /// a third gauges that change now and then, a third gauges that change every scrape.
+    static func value(series id: Int, sample i: Int) -> Double {
+        switch id % 3 {
+        case 0: return Double(i * (id % 7 + 1) + i / 4 * (id % 5))
+        case 1: return Double(1000 + id + i / 40 * 3)
+        default: return Double((id * 7 + i) % 1000) / 10
+        }
     }
 
     static func directorySize(_ path: String) -> Int {

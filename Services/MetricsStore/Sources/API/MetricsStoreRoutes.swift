@@ -191,7 +191,7 @@ struct MetricsStoreRoutes: Sendable {
                 var exported = Self.labelDictionary(labels)
                 for (name, value) in external where exported[name] == nil { exported[name] = value }
                 let rest = exported.filter { $0.key != "__name__" }.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(Self.escape($0.value))\"" }.joined(separator: ",")
-                lines.append("\(name){\(rest)} \(PrometheusNumber.format(last.value)) \(last.timestamp)")
+                lines.append("\(name){\(rest)} \(PrometheusNumber.formatText(last.value)) \(last.timestamp)")
             }
         }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

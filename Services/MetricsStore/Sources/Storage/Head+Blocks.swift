@@ -5,7 +5,7 @@ extension Head {
         state.withLock { state in
             var low = Int64.max, high = Int64.min
             for series in state.byRef.values where series.lastTimestamp != .min {
-                low = min(low, series.minTime)
+                low = min(low, max(series.minTime, state.minValidTime))
                 high = max(high, series.lastTimestamp)
             }
             return low <= high ? (low, high) : nil
@@ -47,40 +47,47 @@ extension Head {
         return out.sorted { $0.labels < $1.labels }
     }
 
-    /// The live state for a WAL checkpoint: every series, and every sample at or after
-    /// `from`.
-    public func checkpoint(from: Int64) -> (series: [(ref: SeriesRef, labels: Labels)], samples: [(ref: SeriesRef, sample: Sample)]) {
-        state.withLock { state in
-            var series: [(SeriesRef, Labels)] = []
-            var samples: [(SeriesRef, Sample)] = []
-            for s in state.byRef.values.sorted(by: { $0.ref < $1.ref }) {
-                series.append((s.ref, s.labels))
-                for sample in s.samples(from: from, through: .max) { samples.append((s.ref, sample)) }
+    /// The live state for a WAL checkpoint, `batchSize` series at a time (each batch read
+    /// under the lock, which is released between batches so appends go on): every series,
+    /// and every sample at or after `from`. Samples appended meanwhile may be in a batch
+    /// and in the WAL both; replay skips the repeat.
+    public func checkpoint(from: Int64, batchSize: Int = 1000,
+                           _ write: (_ series: [(ref: SeriesRef, labels: Labels)], _ samples: [(ref: SeriesRef, sample: Sample)]) async throws -> Void) async rethrows {
+        let refs = state.withLock { $0.byRef.keys.sorted() }
+        for start in stride(from: 0, to: refs.count, by: max(1, batchSize)) {
+            let batch = refs[start..<min(start + batchSize, refs.count)]
+            let (series, samples) = state.withLock { state in
+                var series: [(ref: SeriesRef, labels: Labels)] = []
+                var samples: [(ref: SeriesRef, sample: Sample)] = []
+                for ref in batch {
+                    guard let s = state.byRef[ref] else { continue }
+                    series.append((s.ref, s.labels))
+                    for sample in s.samples(from: from, through: .max) { samples.append((s.ref, sample)) }
+                }
+                return (series, samples)
             }
-            return (series, samples)
+            try await write(series, samples)
         }
     }
 
-    /// Drops samples before `end` (they are in a block now); series left without samples
-    /// leave the head and its index.
+    /// Forgets samples before `end` (they are in a block now): chunks that end before it
+    /// are dropped whole, and reads clip the rest at `end`, so nothing is re-encoded and
+    /// the lock is held only briefly. Series left without samples leave the head and its
+    /// index.
     public func truncate(before end: Int64) {
         state.withLock { state in
             state.minValidTime = max(state.minValidTime, end)
             var removed: [MemSeries] = []
             for s in state.byRef.values where s.minTime < end {
-                let before = s.closedChunks.reduce(s.openChunk.count) { $0 + $1.count }
-                let keep = s.samples(from: end, through: .max)
-                state.sampleCount -= before - keep.count
-                s.closedChunks = []
-                s.openChunk = XORChunk()
-                if keep.isEmpty {
+                let dropped = s.closedChunks.prefix { $0.maxTime < end }
+                state.sampleCount -= dropped.reduce(0) { $0 + $1.count }
+                s.closedChunks.removeFirst(dropped.count)
+                if s.closedChunks.isEmpty, s.openChunk.count > 0, s.openChunk.maxTime < end {
+                    state.sampleCount -= s.openChunk.count
                     removed.append(s)
-                    continue
+                } else if s.closedChunks.isEmpty, s.openChunk.count == 0 {
+                    removed.append(s)
                 }
-                let (lastT, lastBits) = (s.lastTimestamp, s.lastValueBits)
-                for sample in keep { s.append(sample) }
-                s.lastTimestamp = lastT
-                s.lastValueBits = lastBits
             }
             for s in removed {
                 state.byRef[s.ref] = nil

@@ -189,9 +189,11 @@ public final class Head: Sendable {
     /// Series whose labels satisfy every matcher, with their samples in [mint, maxt].
     public func select(_ matchers: [LabelMatcher], mint: Int64 = .min, maxt: Int64 = .max) -> [(labels: Labels, samples: [Sample])] {
         let refs = postings.select(matchers)
-        let series = state.withLock { state in refs.compactMap { state.byRef[$0] } }
+        // Samples before minValidTime may linger in a chunk that straddles a block's end;
+        // the block holds them.
+        let (series, floor) = state.withLock { state in (refs.compactMap { state.byRef[$0] }, max(mint, state.minValidTime)) }
         return series.compactMap { s in
-            let samples = state.withLock { _ in s.samples(from: mint, through: maxt) }
+            let samples = state.withLock { _ in s.samples(from: floor, through: maxt) }
             return samples.isEmpty ? nil : (s.labels, samples)
         }.sorted { $0.labels < $1.labels }
     }
@@ -204,7 +206,7 @@ public final class Head: Sendable {
             state.withLock { state in
                 for ref in refs {
                     guard let s = state.byRef[ref], s.openChunk.count > 0 || !s.closedChunks.isEmpty else { continue }
-                    if s.lastTimestamp >= mint, s.minTime <= maxt { seen.insert(s.labels) }
+                    if s.lastTimestamp >= max(mint, state.minValidTime), max(s.minTime, state.minValidTime) <= maxt { seen.insert(s.labels) }
                 }
             }
         }

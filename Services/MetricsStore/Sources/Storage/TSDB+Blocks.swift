@@ -71,13 +71,14 @@ extension TSDB {
     /// Replaces the WAL's older segments by a checkpoint of the head from `from` on.
     func checkpoint(from: Int64) async throws {
         let segment = try await wal.cut()
-        let state = head.checkpoint(from: from)
-        var records: [[UInt8]] = []
-        if !state.series.isEmpty { records.append(WALRecord.series(state.series).encodeCompressed()) }
-        if !state.samples.isEmpty { records.append(WALRecord.samples(state.samples).encodeCompressed()) }
+        try await head.checkpoint(from: from) { series, samples in
+            var records: [[UInt8]] = []
+            if !series.isEmpty { records.append(WALRecord.series(series).encodeCompressed()) }
+            if !samples.isEmpty { records.append(WALRecord.samples(samples).encodeCompressed()) }
+            if !records.isEmpty { try await wal.append(records) }
+        }
         let kept = exemplars.all()
-        if !kept.isEmpty { records.append(WALRecord.exemplars(kept).encodeCompressed()) }
-        if !records.isEmpty { try await wal.append(records) }
+        if !kept.isEmpty { try await wal.append([WALRecord.exemplars(kept).encodeCompressed()]) }
         try await wal.truncate(before: segment)
     }
 
