@@ -86,7 +86,11 @@ struct RemoteWriteIngest: AsyncParsableCommand {
     }
 
     func drive(name: String, process: Process, client: HTTPClient, requests: [[ByteBuffer]], total: Int, dir: String) async throws -> Result {
-        defer { process.terminate() }
+        defer {
+            // The next server takes the same port: wait until this one has let go.
+            process.terminate()
+            process.waitUntilExit()
+        }
         let url = "http://127.0.0.1:\(port)/api/v1/write"
         try await waitReady(client: client, url: "http://127.0.0.1:\(port)/-/ready")
 

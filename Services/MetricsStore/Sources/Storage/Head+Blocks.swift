@@ -24,27 +24,44 @@ extension Head {
         state.withLock { $0.minValidTime = max($0.minValidTime, time) }
     }
 
-    /// Every series' samples in [start, end), re-encoded into chunks of at most 120
-    /// samples, sorted by labels as a block requires.
+    /// Every series' samples in [start, end) as chunks of at most 120 samples, sorted by
+    /// labels as a block requires. Closed head chunks that lie inside the window are
+    /// shared as they are (no copy: chunk bytes are copy-on-write); only chunks crossing
+    /// the window's edges are re-encoded.
     public func blockData(start: Int64, end: Int64) -> [BlockSeries] {
         let series = state.withLock { Array($0.byRef.values) }
         var out: [BlockSeries] = []
         for s in series {
-            let samples = state.withLock { _ in s.samples(from: start, through: end - 1) }
-            guard !samples.isEmpty else { continue }
-            var chunks: [XORChunk] = []
-            var chunk = XORChunk()
-            for sample in samples {
-                if chunk.count >= MemSeries.samplesPerChunk {
-                    chunks.append(chunk)
-                    chunk = XORChunk()
-                }
-                chunk.append(timestamp: sample.timestamp, value: sample.value)
-            }
-            chunks.append(chunk)
+            let chunks = state.withLock { _ in Self.chunks(of: s, from: start, before: end) }
+            guard !chunks.isEmpty else { continue }
             out.append(BlockSeries(labels: s.labels, chunks: chunks))
         }
         return out.sorted { $0.labels < $1.labels }
+    }
+
+    private static func chunks(of series: MemSeries, from start: Int64, before end: Int64) -> [XORChunk] {
+        var chunks: [XORChunk] = []
+        var pending = XORChunk()
+        func flush() {
+            if pending.count > 0 { chunks.append(pending) }
+            pending = XORChunk()
+        }
+        for chunk in series.closedChunks + [series.openChunk] where chunk.count > 0 {
+            guard chunk.maxTime >= start, chunk.minTime < end else { continue }
+            if chunk.minTime >= start, chunk.maxTime < end, chunk.count == MemSeries.samplesPerChunk {
+                flush()
+                chunks.append(chunk)
+                continue
+            }
+            var iterator = chunk.makeIterator()
+            while let (t, v) = try? iterator.next(), t < end {
+                guard t >= start else { continue }
+                if pending.count >= MemSeries.samplesPerChunk { flush() }
+                pending.append(timestamp: t, value: v)
+            }
+        }
+        flush()
+        return chunks
     }
 
     /// The live state for a WAL checkpoint, `batchSize` series at a time (each batch read
