@@ -97,9 +97,15 @@ struct RemoteWriteIngest: AsyncParsableCommand {
         let cpuBefore = ProcessMemory.cpuSeconds(pid: process.processIdentifier) ?? 0
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
+            let barrier = RoundBarrier(parties: requests.count)
             for share in requests {
+                let perBarrier = share.count / rounds * roundsPerBarrier
                 group.addTask {
-                    for body in share {
+                    for (index, body) in share.enumerated() {
+                        // Senders meet every `roundsPerBarrier` rounds so that none runs
+                        // more than ~30 min of sample time ahead: Prometheus refuses
+                        // samples over an hour older than its head's newest.
+                        if index > 0, perBarrier > 0, index % perBarrier == 0 { await barrier.arrive() }
                         var request = HTTPClientRequest(url: url)
                         request.method = .POST
                         request.headers.add(name: "Content-Encoding", value: "snappy")
@@ -126,9 +132,10 @@ struct RemoteWriteIngest: AsyncParsableCommand {
                    name, result.samplesPerSecond, seconds, cpu, Double(total) / max(cpu, 0.001), Double(peak) / 1_048_576, Double(wal) / Double(total)))
         if waitForBlocks > 0, let blocks = try await Self.waitForBlocks(in: dir, seconds: waitForBlocks) {
             result.blockBytesPerSample = Double(blocks.bytes) / Double(max(1, blocks.samples))
-            say(String(format: "%@: %d blocks hold %d samples in %d bytes: %.3f bytes/sample (index included); peak RSS now %.1f MiB",
+            say(String(format: "%@: %d blocks hold %d samples in %d bytes: %.3f bytes/sample (index included); peak RSS now %.1f MiB, RSS %.1f MiB",
                        name, blocks.count, blocks.samples, blocks.bytes, result.blockBytesPerSample!,
-                       Double(ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0) / 1_048_576))
+                       Double(ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0) / 1_048_576,
+                       Double(ProcessMemory.residentBytes(pid: process.processIdentifier) ?? 0) / 1_048_576))
         }
         try await client.shutdown()
         return result
@@ -164,6 +171,15 @@ struct RemoteWriteIngest: AsyncParsableCommand {
         }
         return result
     }
+
+    /// Rounds per sender (one round: up to 10 samples of each series it owns).
+    var rounds: Int {
+        let perRound = max(1, min(samplesPerSeries, 10))
+        return (samplesPerSeries + perRound - 1) / perRound
+    }
+
+    /// 12 rounds of 10 samples at 15 s: 30 minutes of sample time.
+    let roundsPerBarrier = 12
 
     func waitReady(client: HTTPClient, url: String) async throws {
         for _ in 0..<300 {
@@ -226,6 +242,27 @@ struct RemoteWriteIngest: AsyncParsableCommand {
             if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? Int) ?? 0 }
         }
         return total
+    }
+}
+
+/// Lets `parties` tasks wait for each other, any number of times.
+actor RoundBarrier {
+    let parties: Int
+    private var arrived = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(parties: Int) { self.parties = parties }
+
+    func arrive() async {
+        arrived += 1
+        if arrived == parties {
+            arrived = 0
+            let released = waiting
+            waiting = []
+            for continuation in released { continuation.resume() }
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
     }
 }
 
