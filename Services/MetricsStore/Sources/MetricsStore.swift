@@ -37,7 +37,11 @@ public final class MetricsStore: Sendable {
         let hangups = handleSignals ? Task { await reloader.reloadOnHangup() } : nil
         let compaction = Task { [tsdb, logger] in
             while !Task.isCancelled {
-                do { try await tsdb.compact() } catch { logger.error("block cut failed", metadata: ["error": "\(error)"]) }
+                do {
+                    if try await !tsdb.compact().isEmpty { ProcessMemory.returnFreedMemory() }
+                } catch {
+                    logger.error("block cut failed", metadata: ["error": "\(error)"])
+                }
                 try? await Task.sleep(for: .seconds(60))
             }
         }

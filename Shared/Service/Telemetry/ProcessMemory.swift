@@ -6,6 +6,19 @@ import Foundation
 /// The process's resident memory, read from /proc (Linux); used by memory limits and by
 /// benchmarks that report peak RSS.
 public enum ProcessMemory {
+    /// Hands memory that was freed back to the kernel. glibc keeps freed memory in its
+    /// per-thread arenas; after a large short-lived allocation (a block cut) that would
+    /// stay in the RSS for good.
+    public static func returnFreedMemory() {
+        #if canImport(Glibc)
+        // malloc.h is not in Glibc's module map; look the function up instead.
+        typealias MallocTrim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+            _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+        }
+        #endif
+    }
+
     /// Current resident set size in bytes, or nil where /proc is unavailable.
     public static func residentBytes() -> Int? {
         guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }

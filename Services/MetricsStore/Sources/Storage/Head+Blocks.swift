@@ -68,7 +68,7 @@ extension Head {
     /// under the lock, which is released between batches so appends go on): every series,
     /// and every sample at or after `from`. Samples appended meanwhile may be in a batch
     /// and in the WAL both; replay skips the repeat.
-    public func checkpoint(from: Int64, batchSize: Int = 1000,
+    public func checkpoint(from: Int64, batchSize: Int = 100,
                            _ write: (_ series: [(ref: SeriesRef, labels: Labels)], _ samples: [(ref: SeriesRef, sample: Sample)]) async throws -> Void) async rethrows {
         let refs = state.withLock { $0.byRef.keys.sorted() }
         for start in stride(from: 0, to: refs.count, by: max(1, batchSize)) {

@@ -7,9 +7,10 @@ import Synchronization
 /// A block covers a 2-hour window aligned to multiples of 2 hours, as Prometheus's do. It
 /// is cut once the head spans more than 3 hours, so late samples for the window have
 /// arrived. The order makes a crash at any point safe: the block is written (atomically,
-/// by rename) first; then a new WAL segment gets a checkpoint of every live series and
-/// every sample from the block's end on; only then are older WAL segments deleted and
-/// the head truncated. Replay skips samples older than the newest block's end.
+/// by rename) first and the head truncated; after the last block of a round, a new WAL
+/// segment gets a checkpoint of every live series and every sample from the last
+/// block's end on; only then are older WAL segments deleted. Replay skips samples older
+/// than the newest block's end.
 extension TSDB {
     public static let blockRange: Int64 = 2 * 3600 * 1000
 
@@ -18,6 +19,7 @@ extension TSDB {
     @discardableResult
     public func compact(now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) async throws -> [BlockMeta] {
         var written: [BlockMeta] = []
+        var cutUntil: Int64?
         while let range = head.timeRange, range.max - range.min > Self.blockRange * 3 / 2 {
             let start = Self.alignDown(range.min)
             let end = start + Self.blockRange
@@ -30,9 +32,12 @@ extension TSDB {
                 written.append(meta)
                 logger.info("cut block", metadata: ["ulid": "\(meta.ulid)", "series": "\(meta.stats.numSeries)", "samples": "\(meta.stats.numSamples)"])
             }
-            try await checkpoint(from: end)
+            // The WAL still holds everything the head lets go of here; one checkpoint
+            // after the last cut replaces the old segments.
             head.truncate(before: end)
+            cutUntil = end
         }
+        if let cutUntil { try await checkpoint(from: cutUntil) }
         written += try await mergeBlocks()
         try applyRetention(now: now)
         return written
