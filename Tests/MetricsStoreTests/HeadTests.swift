@@ -173,3 +173,31 @@ final class WALRecordCompressionTests: XCTestCase {
         XCTAssertEqual(decoded.first?.sample, Head.Sample(-1000, 2.5))
     }
 }
+
+final class HeadChunkCuttingTests: XCTestCase {
+    let range: Int64 = 2 * 3600 * 1000
+
+    func chunkSizes(startingAt first: Int64, count: Int, step: Int64) throws -> [(min: Int64, count: Int)] {
+        let head = Head()
+        let samples = (0..<count).map { Head.Sample(first + Int64($0) * step, Double($0)) }
+        _ = try head.append([(["__name__": "m"], samples)])
+        let series = head.state.withLock { $0.byRef.values.first! }
+        return (series.closedChunks + [series.openChunk]).map { ($0.minTime, $0.count) }
+    }
+
+    func testChunksHold120SamplesAndNeverCrossTheBlockRange() throws {
+        let base = 1_700_006_400_000 - 1_700_006_400_000 % range
+        // 15 s samples over two full ranges: four chunks of 120 per range.
+        let full = try chunkSizes(startingAt: base, count: 960, step: 15_000)
+        XCTAssertEqual(full.map(\.count), Array(repeating: 120, count: 8))
+        XCTAssertEqual(full[4].min, base + range, "a chunk starts at the range boundary")
+        // Starting half way through a range: the rest of that range in equal chunks.
+        let half = try chunkSizes(startingAt: base + range / 2, count: 480, step: 15_000)
+        XCTAssertEqual(half.map(\.count), [120, 120, 120, 120])
+        XCTAssertEqual(half[2].min, base + range)
+        // Samples arriving faster than predicted: cut at 240 at the latest.
+        let dense = try chunkSizes(startingAt: base, count: 2000, step: 1_000)
+        XCTAssertTrue(dense.allSatisfy { $0.count <= 240 })
+        XCTAssertEqual(dense.reduce(0) { $0 + $1.count }, 2000)
+    }
+}

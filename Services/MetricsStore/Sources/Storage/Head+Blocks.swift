@@ -24,10 +24,10 @@ extension Head {
         state.withLock { $0.minValidTime = max($0.minValidTime, time) }
     }
 
-    /// Every series' samples in [start, end) as chunks of at most 120 samples, sorted by
-    /// labels as a block requires. Closed head chunks that lie inside the window are
-    /// shared as they are (no copy: chunk bytes are copy-on-write); only chunks crossing
-    /// the window's edges are re-encoded.
+    /// Every series' samples in [start, end) as chunks, sorted by labels as a block
+    /// requires. Head chunks inside the window (all of them, as chunks do not cross block
+    /// boundaries) are shared as they are (no copy: chunk bytes are copy-on-write); a chunk
+    /// crossing the window's edges (replayed from an older WAL) is re-encoded.
     public func blockData(start: Int64, end: Int64) -> [BlockSeries] {
         let series = state.withLock { Array($0.byRef.values) }
         var out: [BlockSeries] = []
@@ -48,7 +48,7 @@ extension Head {
         }
         for chunk in series.closedChunks + [series.openChunk] where chunk.count > 0 {
             guard chunk.maxTime >= start, chunk.minTime < end else { continue }
-            if chunk.minTime >= start, chunk.maxTime < end, chunk.count == MemSeries.samplesPerChunk {
+            if chunk.minTime >= start, chunk.maxTime < end {
                 flush()
                 chunks.append(chunk)
                 continue

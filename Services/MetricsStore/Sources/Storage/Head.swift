@@ -56,17 +56,48 @@ public final class Head: Sendable {
             self.labels = labels
         }
 
-        /// Samples per chunk before a new one is cut, as Prometheus does.
+        /// The number of samples a chunk aims at, as Prometheus's.
         static let samplesPerChunk = 120
+        /// Chunks never cross a multiple of this (the block range), so a block cut takes
+        /// whole chunks.
+        static let chunkRange: Int64 = 2 * 3600 * 1000
+        /// When the open chunk is cut: at the end of its chunk range at the latest; once a
+        /// quarter full, earlier, so the range's remaining chunks come out equally sized.
+        var nextAt = Int64.min
 
+        /// Prometheus's head chunk cutting (`appendPreprocessor`): the same rules give the
+        /// same chunks, hence blocks of the same size.
         func append(_ sample: Sample) {
-            if openChunk.count >= Self.samplesPerChunk {
-                closedChunks.append(openChunk)
-                openChunk = XORChunk()
+            let t = sample.timestamp
+            let count = openChunk.count
+            if count == 0 {
+                nextAt = Self.rangeEnd(t)
+            } else {
+                if count == Self.samplesPerChunk / 4 {
+                    nextAt = Self.chunkEndTime(start: openChunk.minTime, current: openChunk.maxTime, max: nextAt)
+                }
+                if t >= nextAt || count >= Self.samplesPerChunk * 2 {
+                    closedChunks.append(openChunk)
+                    openChunk = XORChunk()
+                    nextAt = Self.rangeEnd(t)
+                }
             }
-            openChunk.append(timestamp: sample.timestamp, value: sample.value)
-            lastTimestamp = sample.timestamp
+            openChunk.append(timestamp: t, value: sample.value)
+            lastTimestamp = t
             lastValueBits = sample.value.bitPattern
+        }
+
+        /// The end of the chunk range holding `t`.
+        static func rangeEnd(_ t: Int64) -> Int64 {
+            let r = t % chunkRange
+            return (r >= 0 ? t - r : t - r - chunkRange) + chunkRange
+        }
+
+        /// Assuming samples keep arriving at the rate seen so far, the time at which to cut
+        /// so that the chunks left before `max` hold equal numbers of samples.
+        static func chunkEndTime(start: Int64, current: Int64, max: Int64) -> Int64 {
+            let n = (max - start) / ((current - start + 1) * 4)
+            return n <= 1 ? max : start + (max - start) / n
         }
 
         func samples(from mint: Int64, through maxt: Int64) -> [Sample] {
