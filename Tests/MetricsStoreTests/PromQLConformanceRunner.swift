@@ -81,15 +81,24 @@ struct PromQLConformanceRunner {
         if let name = names.first(where: { histogramNames.contains($0) }) {
             return "reads native histogram series \(name)"
         }
-        if names.isEmpty || eval.expression.contains("{") {
-            // `{__name__=~"…"}` style selectors may reach histogram series too.
-            let quoted = quotedStrings(in: eval.expression)
-            if let name = quoted.first(where: { histogramNames.contains($0) }) { return "reads native histogram series \(name)" }
-            if !histogramNames.isEmpty, eval.expression.contains("{__name__=~") || eval.expression.hasPrefix("{") {
-                return "selector may match native histogram series (\(histogramNames.sorted().joined(separator: ", ")))"
-            }
+        // `{__name__="…"}` and other selectors without a metric name may reach them too.
+        if let name = quotedStrings(in: eval.expression).first(where: { histogramNames.contains($0) }) {
+            return "reads native histogram series \(name)"
+        }
+        if !histogramNames.isEmpty, hasNamelessSelector(eval.expression) {
+            return "selector without a metric name may match native histogram series (\(histogramNames.sorted().joined(separator: ", ")))"
         }
         return nil
+    }
+
+    /// Whether a `{` opens a selector not preceded by a metric name.
+    static func hasNamelessSelector(_ expression: String) -> Bool {
+        var previous: Character = " "
+        for c in expression {
+            if c == "{" && !(previous.isLetter || previous.isNumber || previous == "_" || previous == ":") { return true }
+            if !c.isWhitespace { previous = c }
+        }
+        return false
     }
 
     static func identifiers(in expression: String) -> Set<String> {

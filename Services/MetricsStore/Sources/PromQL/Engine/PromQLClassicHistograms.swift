@@ -14,12 +14,39 @@ extension PromQLEvaluator {
         warnInvalidQuantiles(Array(Set(q.map(\.bitPattern))).map { Double(bitPattern: $0) }, c.args[0])
         return try perHistogram(input, c.args[1], range) { step, buckets, metricName in
             let (value, forced) = Self.bucketQuantile(q[step], &buckets)
-            if forced {
-                let suffix = metricName.isEmpty ? "" : " for metric name \(GoQuote.quote(metricName))"
-                annotations.info("PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)\(suffix) \(position(c.args[1].positionRange))")
-            }
+            if forced { monotonicityInfo(metricName, c.args[1]) }
             return value
         }
+    }
+
+    /// `histogram_quantiles(v, "label", q1, q2, …)`: one output series per quantile, told
+    /// apart by `label` (the quantile in OpenMetrics float format).
+    func histogramQuantiles(_ c: PromQLCall, _ range: PromQLStepRange) throws(PromQLError) -> [PromQLEvalSeries] {
+        let input = try evalVector(c.args[0], range)
+        let label = stringArgument(c.args[1])
+        var collector = PromQLSeriesCollector(range: range)
+        for arg in c.args.dropFirst(2) {
+            let q = try evalScalar(arg, range)
+            warnInvalidQuantiles(Array(Set(q.map(\.bitPattern))).map { Double(bitPattern: $0) }, arg)
+            let series = try perHistogram(input, c.args[0], range) { step, buckets, metricName in
+                let (value, forced) = Self.bucketQuantile(q[step], &buckets)
+                if forced { monotonicityInfo(metricName, c.args[0]) }
+                return value
+            }
+            for s in series {
+                for p in s.points {
+                    let step = range.step(of: p.timestamp)
+                    try collector.add(s.labels.setting(label, formatOpenMetrics(q[step])), dropName: true,
+                                      step: step, time: p.timestamp, value: p.value)
+                }
+            }
+        }
+        return collector.series
+    }
+
+    private func monotonicityInfo(_ metricName: String, _ arg: PromQLExpr) {
+        let suffix = metricName.isEmpty ? "" : " for metric name \(GoQuote.quote(metricName))"
+        annotations.info("PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)\(suffix) \(position(arg.positionRange))")
     }
 
     func histogramFraction(_ c: PromQLCall, _ range: PromQLStepRange) throws(PromQLError) -> [PromQLEvalSeries] {

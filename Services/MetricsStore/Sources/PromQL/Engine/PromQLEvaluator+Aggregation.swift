@@ -56,7 +56,9 @@ extension PromQLEvaluator {
         guard let p = a.parameter else { return }
         switch a.op {
         case .topk, .bottomk, .limitk:
-            guard (parameter.max() ?? 0) >= 1 else { return }
+            // As upstream: NaN makes the maximum NaN, which is not "below one".
+            let highest = parameter.contains(where: \.isNaN) ? Double.nan : (parameter.max() ?? 0)
+            if highest < 1 { return }
             if parameter.contains(where: \.isNaN) { throw .execution("Parameter value is NaN") }
             if let low = parameter.min(), low <= -9.223372036854775807e18 { throw .execution("Scalar value \(low) underflows int64") }
             if let high = parameter.max(), high >= 9.223372036854775807e18 { throw .execution("Scalar value \(high) overflows int64") }

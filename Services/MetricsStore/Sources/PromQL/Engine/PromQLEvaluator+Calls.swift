@@ -44,7 +44,9 @@ extension PromQLEvaluator {
             // Only native histograms have these; float series give no result.
             _ = try evalVector(c.args[0], range)
             return .vector([])
-        case "info", "start_timestamp", "histogram_quantiles":
+        case "histogram_quantiles":
+            return .vector(try histogramQuantiles(c, range))
+        case "info", "start_timestamp":
             throw .execution("function \(name) is not supported")
         case "days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute", "month", "year":
             return .vector(try dateFunction(c, range))

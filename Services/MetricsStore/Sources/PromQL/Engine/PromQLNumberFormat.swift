@@ -80,3 +80,10 @@ func formatGo(_ value: Double, exponentLimit limit: Int = 6) -> String {
     if !d.digits.isEmpty && (exponent < -4 || exponent >= limit) { return d.scientific }
     return d.plain
 }
+
+/// Prometheus's `FormatOpenMetricsFloat`: `%g`-style, with `.0` added to integral values.
+func formatOpenMetrics(_ value: Double) -> String {
+    let text = formatGo(value)
+    if text.contains(where: { $0 == "." || $0 == "e" || $0 == "I" || $0 == "N" }) { return text }
+    return text + ".0"
+}

@@ -171,6 +171,7 @@ enum PromQLRangeFunctions {
     /// Median absolute deviation from the median.
     static func medianAbsoluteDeviation(_ w: Window) -> Double {
         var values = w.map(\.value)
+        if values.contains(where: \.isNaN) { return .nan }
         let median = promQLQuantile(0.5, &values)
         var deviations = values.map { abs($0 - median) }
         return promQLQuantile(0.5, &deviations)
