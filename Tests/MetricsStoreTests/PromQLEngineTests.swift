@@ -23,3 +23,99 @@ final class PromQLEngineTests: XCTestCase {
         XCTAssertTrue(samples.allSatisfy { $0.timestamp == 100_000 })
     }
 }
+
+extension PromQLEngineTests {
+    func testQueryLoadingMoreThanMaxSamplesFailsWithPrometheusMessage() async throws {
+        let engine = PromQLEngine(storage: storage(series: 10, samples: 100), options: .init(maxSamples: 500))
+        do {
+            _ = try await engine.instantQuery("sum(rate(requests_total[1h]))", at: 1_500_000)
+            XCTFail("expected too many samples")
+        } catch {
+            guard case .tooManySamples = error else { return XCTFail("unexpected \(error)") }
+            XCTAssertEqual(error.description, "query processing would load too many samples into memory in query execution")
+            XCTAssertEqual(error.errorType, "execution")
+        }
+        // The same query fits a larger budget.
+        let roomy = PromQLEngine(storage: storage(series: 10, samples: 100), options: .init(maxSamples: 5_000))
+        let result = try await roomy.instantQuery("sum(rate(requests_total[1h]))", at: 1_500_000)
+        guard case .vector(let samples) = result.value else { return XCTFail("expected vector") }
+        XCTAssertEqual(samples.count, 1)
+    }
+
+    func testQueryPastItsTimeoutFailsWithTimeout() async throws {
+        let engine = PromQLEngine(storage: storage(series: 200, samples: 200), options: .init(timeout: .zero))
+        do {
+            _ = try await engine.rangeQuery("sum by (job) (rate(requests_total[5m]))", start: 0, end: 3_000_000, step: 15_000)
+            XCTFail("expected timeout")
+        } catch {
+            guard case .timeout = error else { return XCTFail("unexpected \(error)") }
+            XCTAssertEqual(error.description, "query timed out in query execution")
+            XCTAssertEqual(error.errorType, "timeout")
+        }
+    }
+
+    func testCancelledTaskStopsTheQuery() async throws {
+        let engine = PromQLEngine(storage: storage(series: 50, samples: 200))
+        let task = Task { () async -> PromQLError? in
+            withUnsafeCurrentTask { $0?.cancel() }
+            do throws(PromQLError) {
+                _ = try await engine.rangeQuery("rate(requests_total[5m])", start: 0, end: 3_000_000, step: 15_000)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let error = await task.value
+        guard let error, case .canceled = error else { return XCTFail("expected cancellation, got \(String(describing: error))") }
+        XCTAssertEqual(error.errorType, "canceled")
+    }
+
+    func testParseErrorsKeepPrometheusWordingAndBadDataType() async throws {
+        let engine = PromQLEngine(storage: PromQLMemoryStorage())
+        do {
+            _ = try await engine.instantQuery("sum(", at: 0)
+            XCTFail("expected a parse error")
+        } catch {
+            guard case .parse = error else { return XCTFail("unexpected \(error)") }
+            XCTAssertTrue(error.description.hasPrefix("1:5: parse error:"), error.description)
+            XCTAssertEqual(error.errorType, "bad_data")
+        }
+    }
+
+    func testRangeQueryReturnsMatrixSortedByLabelsWithOnePointPerStep() async throws {
+        let engine = PromQLEngine(storage: storage(series: 3, samples: 40))
+        let result = try await engine.rangeQuery("requests_total * 2", start: 60_000, end: 120_000, step: 30_000)
+        guard case .matrix(let series) = result.value else { return XCTFail("expected matrix") }
+        XCTAssertEqual(series.map { $0.labels["instance"] }, ["0", "1", "2"])
+        XCTAssertTrue(series.allSatisfy { $0.labels[Labels.metricName] == nil })
+        XCTAssertEqual(series[1].points, [Head.Sample(60_000, 16), Head.Sample(90_000, 24), Head.Sample(120_000, 32)])
+    }
+
+    func testRangeQueryOfRangeVectorIsRejected() async throws {
+        let engine = PromQLEngine(storage: PromQLMemoryStorage())
+        do {
+            _ = try await engine.rangeQuery("requests_total[5m]", start: 0, end: 60_000, step: 15_000)
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertEqual(error.description, "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector")
+        }
+    }
+
+    func testPreParsedExpressionEvaluatesLikeItsText() async throws {
+        let engine = PromQLEngine(storage: storage(series: 4, samples: 40))
+        let expr = try PromQLParser.parse("sum by (job) (requests_total)")
+        let parsed = try await engine.instantQuery(expr, at: 300_000)
+        let text = try await engine.instantQuery("sum by (job) (requests_total)", at: 300_000)
+        XCTAssertEqual(parsed.value, text.value)
+    }
+
+    func testStaleMarkerEndsSeriesBeforeLookbackRunsOut() async throws {
+        var storage = PromQLMemoryStorage()
+        storage.append(Labels(["__name__": "up"]), [Head.Sample(0, 1), Head.Sample(15_000, .staleMarker)])
+        let engine = PromQLEngine(storage: storage)
+        let before = try await engine.instantQuery("up", at: 10_000)
+        let after = try await engine.instantQuery("up", at: 20_000)
+        XCTAssertEqual(before.value, .vector([PromQLSample(labels: Labels(["__name__": "up"]), timestamp: 10_000, value: 1)]))
+        XCTAssertEqual(after.value, .vector([]))
+    }
+}

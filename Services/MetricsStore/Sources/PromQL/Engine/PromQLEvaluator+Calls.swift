@@ -79,38 +79,9 @@ extension PromQLEvaluator {
                 }
             }
         }
-        let r = input.range
-        typealias F = PromQLRangeFunctions
+        let kernel = try Self.rangeKernel(name, range: input.range, scalars: scalars, steps: range)
         let result = try mapWindows(input, range, dropName: !keepsName) { (w, step, end, _) throws(PromQLError) -> Double? in
-            switch name {
-            case "rate": return F.extrapolatedRate(w, windowEnd: end, range: r, isCounter: true, isRate: true)
-            case "increase": return F.extrapolatedRate(w, windowEnd: end, range: r, isCounter: true, isRate: false)
-            case "delta": return F.extrapolatedRate(w, windowEnd: end, range: r, isCounter: false, isRate: false)
-            case "irate": return F.instantDelta(w, isRate: true)
-            case "idelta": return F.instantDelta(w, isRate: false)
-            case "deriv": return F.deriv(w)
-            case "predict_linear": return F.predictLinear(w, evaluationTime: range.time(step), duration: scalars[0][step])
-            case "changes": return F.changes(w)
-            case "resets": return F.resets(w)
-            case "avg_over_time": return F.average(w)
-            case "sum_over_time": return F.sum(w)
-            case "count_over_time": return Double(w.count)
-            case "min_over_time": return F.minimum(w)
-            case "max_over_time": return F.maximum(w)
-            case "last_over_time": return w[w.count - 1].value
-            case "first_over_time": return w[0].value
-            case "present_over_time": return 1
-            case "stddev_over_time": return F.variance(w).squareRoot()
-            case "stdvar_over_time": return F.variance(w)
-            case "quantile_over_time": return F.quantile(scalars[0][step], w)
-            case "mad_over_time": return F.medianAbsoluteDeviation(w)
-            case "double_exponential_smoothing": return F.doubleExponentialSmoothing(w, smoothing: scalars[0][step], trend: scalars[1][step])
-            case "ts_of_first_over_time": return Double(w[0].timestamp) / 1000
-            case "ts_of_last_over_time": return Double(w[w.count - 1].timestamp) / 1000
-            case "ts_of_min_over_time": return Double(Self.extremeTimestamp(w, max: false)) / 1000
-            case "ts_of_max_over_time": return Double(Self.extremeTimestamp(w, max: true)) / 1000
-            default: throw .execution("function \(name) is not supported")
-            }
+            kernel(w, step, end)
         }
         if (name == "rate" || name == "increase"), !input.fromSubquery {
             for series in result {
@@ -121,6 +92,43 @@ extension PromQLEvaluator {
             }
         }
         return result
+    }
+
+    typealias RangeKernel = (_ window: UnsafeBufferPointer<Head.Sample>, _ step: Int, _ windowEnd: Int64) -> Double?
+
+    /// The per-window computation of a range-vector function, chosen once per call.
+    static func rangeKernel(_ name: String, range r: Int64, scalars: [[Double]], steps: PromQLStepRange) throws(PromQLError) -> RangeKernel {
+        typealias F = PromQLRangeFunctions
+        switch name {
+        case "rate": return { w, _, end in F.extrapolatedRate(w, windowEnd: end, range: r, isCounter: true, isRate: true) }
+        case "increase": return { w, _, end in F.extrapolatedRate(w, windowEnd: end, range: r, isCounter: true, isRate: false) }
+        case "delta": return { w, _, end in F.extrapolatedRate(w, windowEnd: end, range: r, isCounter: false, isRate: false) }
+        case "irate": return { w, _, _ in F.instantDelta(w, isRate: true) }
+        case "idelta": return { w, _, _ in F.instantDelta(w, isRate: false) }
+        case "deriv": return { w, _, _ in F.deriv(w) }
+        case "predict_linear": return { w, step, _ in F.predictLinear(w, evaluationTime: steps.time(step), duration: scalars[0][step]) }
+        case "changes": return { w, _, _ in F.changes(w) }
+        case "resets": return { w, _, _ in F.resets(w) }
+        case "avg_over_time": return { w, _, _ in F.average(w) }
+        case "sum_over_time": return { w, _, _ in F.sum(w) }
+        case "count_over_time": return { w, _, _ in Double(w.count) }
+        case "min_over_time": return { w, _, _ in F.minimum(w) }
+        case "max_over_time": return { w, _, _ in F.maximum(w) }
+        case "last_over_time": return { w, _, _ in w[w.count - 1].value }
+        case "first_over_time": return { w, _, _ in w[0].value }
+        case "present_over_time": return { _, _, _ in 1 }
+        case "stddev_over_time": return { w, _, _ in F.variance(w).squareRoot() }
+        case "stdvar_over_time": return { w, _, _ in F.variance(w) }
+        case "quantile_over_time": return { w, step, _ in F.quantile(scalars[0][step], w) }
+        case "mad_over_time": return { w, _, _ in F.medianAbsoluteDeviation(w) }
+        case "double_exponential_smoothing":
+            return { w, step, _ in F.doubleExponentialSmoothing(w, smoothing: scalars[0][step], trend: scalars[1][step]) }
+        case "ts_of_first_over_time": return { w, _, _ in Double(w[0].timestamp) / 1000 }
+        case "ts_of_last_over_time": return { w, _, _ in Double(w[w.count - 1].timestamp) / 1000 }
+        case "ts_of_min_over_time": return { w, _, _ in Double(extremeTimestamp(w, max: false)) / 1000 }
+        case "ts_of_max_over_time": return { w, _, _ in Double(extremeTimestamp(w, max: true)) / 1000 }
+        default: throw .execution("function \(name) is not supported")
+        }
     }
 
     /// Timestamp of the last minimum (or maximum) sample; NaN values only win when all are NaN.

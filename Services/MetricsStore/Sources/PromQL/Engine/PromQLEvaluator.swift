@@ -33,7 +33,7 @@ final class PromQLEvaluator {
     func checkInterrupted() throws(PromQLError) {
         if Task.isCancelled { throw .canceled }
         checkCounter &+= 1
-        if checkCounter & 63 == 0, ContinuousClock.now > deadline { throw .timeout }
+        if checkCounter & 63 == 1, ContinuousClock.now > deadline { throw .timeout }
     }
 
     func retain(_ count: Int) throws(PromQLError) {
