@@ -61,10 +61,16 @@ extension Double {
 }
 
 extension Labels {
-    /// The label set without `__name__`.
+    /// The metadata labels Prometheus 3 drops together with the metric name
+    /// (`schema.IsMetadataLabel`): `__name__`, `__type__`, `__unit__`.
+    static func isMetadata(_ name: String) -> Bool {
+        name == metricName || name == "__type__" || name == "__unit__"
+    }
+
+    /// The label set without `__name__` (and the `__type__` / `__unit__` metadata).
     func droppingName() -> Labels {
-        guard self[Labels.metricName] != nil else { return self }
-        return Labels(sortedPairs: self.filter { $0.name != Labels.metricName }.map { ($0.name, $0.value) })
+        guard contains(where: { Labels.isMetadata($0.name) }) else { return self }
+        return Labels(sortedPairs: self.filter { !Labels.isMetadata($0.name) }.map { ($0.name, $0.value) })
     }
 
     /// Only the labels named in `names` (`on(...)`, `by(...)`).

@@ -41,6 +41,7 @@ extension PromQLEvaluator {
                 groupLabels.append(key)
             }
         }
+        if let dense = try foldDense(a.op, input, seriesGroup, groupLabels, range) { return dense }
         let steps = PromQLStepIndex(input, range)
         switch a.op {
         case .topk, .bottomk, .limitk, .limitRatio:

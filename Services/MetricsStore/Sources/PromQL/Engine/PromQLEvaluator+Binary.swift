@@ -212,7 +212,7 @@ extension PromQLEvaluator {
         pairs.reserveCapacity(many.count)
         let dropsName = !op.isComparison
         for label in many {
-            if dropsName && label.name == Labels.metricName { continue }
+            if dropsName && Labels.isMetadata(label.name) { continue }
             if matching.cardinality == .oneToOne {
                 if matching.on != names.contains(label.name) { continue }
             }

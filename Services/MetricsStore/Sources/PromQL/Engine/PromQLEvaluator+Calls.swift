@@ -79,9 +79,19 @@ extension PromQLEvaluator {
                 }
             }
         }
-        let kernel = try Self.rangeKernel(name, range: input.range, scalars: scalars, steps: range)
-        let result = try mapWindows(input, range, dropName: !keepsName) { (w, step, end, _) throws(PromQLError) -> Double? in
-            kernel(w, step, end)
+        let result: [PromQLEvalSeries]
+        if name == "rate" || name == "increase" {
+            // Counter resets are rare: find the series that have none once, not per window.
+            let mayReset = input.series.map { PromQLRangeFunctions.mayDecrease($0.samples) }
+            let r = input.range, isRate = name == "rate"
+            result = try mapWindows(input, range, dropName: true) { (w, _, end, series) throws(PromQLError) -> Double? in
+                PromQLRangeFunctions.extrapolatedRate(w, windowEnd: end, range: r, isCounter: true, isRate: isRate, mayReset: mayReset[series])
+            }
+        } else {
+            let kernel = try Self.rangeKernel(name, range: input.range, scalars: scalars, steps: range)
+            result = try mapWindows(input, range, dropName: !keepsName) { (w, step, end, _) throws(PromQLError) -> Double? in
+                kernel(w, step, end)
+            }
         }
         if (name == "rate" || name == "increase"), !input.fromSubquery {
             for series in result {

@@ -157,15 +157,17 @@ extension PromQLEvaluator {
     func mapWindows(_ input: WindowedSeries, _ range: PromQLStepRange, dropName: Bool,
                     _ body: (_ window: UnsafeBufferPointer<Head.Sample>, _ step: Int, _ windowEnd: Int64, _ series: Int) throws(PromQLError) -> Double?) throws(PromQLError) -> [PromQLEvalSeries] {
         var out: [PromQLEvalSeries] = []
+        let ends = input.windowEnds
         for (index, source) in input.series.enumerated() {
             try checkInterrupted()
             var points: [Head.Sample] = []
+            points.reserveCapacity(min(range.count, source.samples.count + 1))
             var low = 0
             var high = 0
             let samples = source.samples
             try samples.withUnsafeBufferPointer { (buffer) throws(PromQLError) in
                 for step in 0..<range.count {
-                    let end = input.windowEnds[step]
+                    let end = ends[step]
                     let start = end - input.range
                     while high < buffer.count, buffer[high].timestamp <= end { high += 1 }
                     while low < high, buffer[low].timestamp <= start { low += 1 }

@@ -8,12 +8,16 @@ enum PromQLRangeFunctions {
     /// `rate`, `increase` and `delta`: the change over the window, extrapolated towards the
     /// window's edges (at most half an average sample interval past the samples, and for
     /// counters never below zero).
-    static func extrapolatedRate(_ w: Window, windowEnd: Int64, range: Int64, isCounter: Bool, isRate: Bool) -> Double? {
+    ///
+    /// `mayReset: false` promises that the series never decreases, which skips the scan for
+    /// counter resets (the common case, and most of the work).
+    static func extrapolatedRate(_ w: Window, windowEnd: Int64, range: Int64, isCounter: Bool, isRate: Bool,
+                                 mayReset: Bool = true) -> Double? {
         guard w.count >= 2 else { return nil }
         let rangeStart = windowEnd - range
         let first = w[0], last = w[w.count - 1]
         var result = last.value - first.value
-        if isCounter {
+        if isCounter && mayReset {
             var previous = first.value
             for i in 1..<w.count {
                 let current = w[i].value
@@ -84,6 +88,14 @@ enum PromQLRangeFunctions {
         guard w.count >= 2 else { return nil }
         let (slope, intercept) = linearRegression(w, interceptTime: evaluationTime)
         return slope * duration + intercept
+    }
+
+    /// Whether any sample is lower than the one before it (or NaN), i.e. a counter reset
+    /// may fall inside some window.
+    static func mayDecrease(_ samples: [Head.Sample]) -> Bool {
+        guard samples.count > 1 else { return false }
+        for i in 1..<samples.count where !(samples[i].value >= samples[i - 1].value) { return true }
+        return false
     }
 
     static func changes(_ w: Window) -> Double {

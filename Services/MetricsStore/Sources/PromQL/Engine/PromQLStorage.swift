@@ -11,12 +11,15 @@ extension TSDB: PromQLStorage {}
 /// A fixed set of series held in memory: for tests and the conformance runner.
 public struct PromQLMemoryStorage: PromQLStorage {
     public private(set) var series: [Labels: [Head.Sample]] = [:]
+    /// Series by metric name, so that `name{…}` selectors do not scan everything.
+    private var byName: [String: [Labels]] = [:]
 
     public init() {}
 
     /// Adds samples to a series, keeping its samples sorted; a sample at an existing
     /// timestamp replaces the old one (test scripts load additively).
     public mutating func append(_ labels: Labels, _ samples: [Head.Sample]) {
+        if series[labels] == nil { byName[labels[Labels.metricName] ?? "", default: []].append(labels) }
         var merged = series[labels, default: []]
         merged.append(contentsOf: samples)
         merged.sort { $0.timestamp < $1.timestamp }
@@ -32,11 +35,21 @@ public struct PromQLMemoryStorage: PromQLStorage {
         series[labels] = deduplicated
     }
 
-    public mutating func removeAll() { series.removeAll() }
+    public mutating func removeAll() {
+        series.removeAll()
+        byName.removeAll()
+    }
 
     public func select(_ matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws -> [(labels: Labels, samples: [Head.Sample])] {
         var out: [(labels: Labels, samples: [Head.Sample])] = []
-        for (labels, samples) in series where matchers.allSatisfy({ $0.matches(labels[$0.name] ?? "") }) {
+        let candidates: [Labels]
+        if let name = matchers.first(where: { $0.name == Labels.metricName && $0.type == .equal }) {
+            candidates = byName[name.value] ?? []
+        } else {
+            candidates = Array(series.keys)
+        }
+        for labels in candidates where matchers.allSatisfy({ $0.matches(labels[$0.name] ?? "") }) {
+            guard let samples = series[labels] else { continue }
             let lower = samples.partitioningIndex { $0.timestamp >= mint }
             let upper = samples.partitioningIndex { $0.timestamp > maxt }
             if lower < upper { out.append((labels, Array(samples[lower..<upper]))) }
