@@ -134,14 +134,40 @@ struct PromQLConformanceRunner {
 
     /// nil when the eval passes, otherwise what went wrong.
     static func check(_ eval: PromQLTestEval, _ engine: PromQLEngine) async -> String? {
+        guard case .instant(let at) = eval.timing else {
+            return await checkOnce(eval, engine, run: { () async throws(PromQLError) -> PromQLQueryResult in
+                guard case .range(let r) = eval.timing else { throw .execution("not a range eval") }
+                return try await engine.rangeQuery(eval.expression, start: r.start, end: r.end, step: r.step)
+            })
+        }
+        let parsed: PromQLExpr
+        do {
+            parsed = try engine.parse(eval.expression)
+        } catch {
+            guard let expected = eval.expectations.fail else { return "unexpected error: \(error)" }
+            return matches(expected, error.description) ? nil : "error \"\(error.description)\" does not match \(expected)"
+        }
+        // Upstream also runs the query with `@` pinned selectors and in range mode.
+        for (index, (expr, time)) in instantVariants(parsed, at: at).enumerated() {
+            let label = index == 0 ? "" : "with @ at \(time): "
+            if let problem = await checkOnce(eval, engine, run: { () async throws(PromQLError) -> PromQLQueryResult in
+                try await engine.instantQuery(expr, at: time)
+            }) {
+                return label + problem
+            }
+            if eval.expectations.fail != nil || eval.expectations.ordered || eval.rangeVector != nil { continue }
+            if case .string = eval.expected { continue }
+            if eval.expression.contains(try! Regex("(start|end|range|step)\\(\\)")) { continue }
+            if let problem = await checkRangeMode(eval, expr, at: time, engine) { return label + problem }
+        }
+        return nil
+    }
+
+    private static func checkOnce(_ eval: PromQLTestEval, _ engine: PromQLEngine,
+                                  run: () async throws(PromQLError) -> PromQLQueryResult) async -> String? {
         let result: PromQLQueryResult
         do {
-            switch eval.timing {
-            case .instant(let at):
-                result = try await engine.instantQuery(eval.expression, at: at)
-            case .range(let r):
-                result = try await engine.rangeQuery(eval.expression, start: r.start, end: r.end, step: r.step)
-            }
+            result = try await run()
         } catch {
             guard let expected = eval.expectations.fail else { return "unexpected error: \(error)" }
             return matches(expected, error.description) ? nil : "error \"\(error.description)\" does not match \(expected)"
