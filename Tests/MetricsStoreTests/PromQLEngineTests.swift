@@ -111,7 +111,7 @@ extension PromQLEngineTests {
 
     func testStaleMarkerEndsSeriesBeforeLookbackRunsOut() async throws {
         var storage = PromQLMemoryStorage()
-        storage.append(Labels(["__name__": "up"]), [Head.Sample(0, 1), Head.Sample(15_000, .staleMarker)])
+        storage.append(Labels(["__name__": "up"]), [Head.Sample(0, 1), Head.Sample(15_000, PromQLStaleness.marker)])
         let engine = PromQLEngine(storage: storage)
         let before = try await engine.instantQuery("up", at: 10_000)
         let after = try await engine.instantQuery("up", at: 20_000)

@@ -225,7 +225,7 @@ enum PromQLAlmostEqual {
     static let minNormal = Double(bitPattern: 0x0010_0000_0000_0000)
 
     static func equal(_ a: Double, _ b: Double, epsilon: Double) -> Bool {
-        if a.isStaleMarker || b.isStaleMarker { return a.isStaleMarker && b.isStaleMarker }
+        if PromQLStaleness.isMarker(a) || PromQLStaleness.isMarker(b) { return PromQLStaleness.isMarker(a) && PromQLStaleness.isMarker(b) }
         if a.isNaN && b.isNaN { return true }
         if a == b { return true }
         let absSum = abs(a) + abs(b)

@@ -54,10 +54,11 @@ enum PromQLEvalValue: Sendable {
     }
 }
 
-extension Double {
-    /// Prometheus's staleness marker (`value.StaleNaN`).
-    static let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
-    @inline(__always) var isStaleMarker: Bool { bitPattern == 0x7ff0_0000_0000_0002 }
+/// Prometheus's staleness marker (`value.StaleNaN`): a NaN with one exact bit pattern,
+/// which storage keeps and selectors treat as "series ended here".
+enum PromQLStaleness {
+    static let marker = Double(bitPattern: 0x7ff0_0000_0000_0002)
+    @inline(__always) static func isMarker(_ value: Double) -> Bool { value.bitPattern == 0x7ff0_0000_0000_0002 }
 }
 
 extension Labels {

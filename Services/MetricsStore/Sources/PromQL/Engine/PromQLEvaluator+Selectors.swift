@@ -54,7 +54,7 @@ extension PromQLEvaluator {
                     while next < buffer.count, buffer[next].timestamp <= ref { next += 1 }
                     guard next > 0 else { continue }
                     let sample = buffer[next - 1]
-                    if sample.timestamp > ref - lookback, !sample.value.isStaleMarker {
+                    if sample.timestamp > ref - lookback, !PromQLStaleness.isMarker(sample.value) {
                         if points.isEmpty { points.reserveCapacity(range.count - step) }
                         points.append(Head.Sample(range.time(step), sample.value))
                     }
@@ -84,7 +84,7 @@ extension PromQLEvaluator {
                 while next < samples.count, samples[next].timestamp <= ref { next += 1 }
                 guard next > 0 else { continue }
                 let sample = samples[next - 1]
-                if sample.timestamp > ref - lookback, !sample.value.isStaleMarker {
+                if sample.timestamp > ref - lookback, !PromQLStaleness.isMarker(sample.value) {
                     points.append(Head.Sample(range.time(step), Double(sample.timestamp) / 1000))
                 }
             }
@@ -110,7 +110,7 @@ extension PromQLEvaluator {
         var total = 0
         for (labels, samples) in loaded {
             var kept = samples
-            if kept.contains(where: { $0.value.isStaleMarker }) { kept.removeAll { $0.value.isStaleMarker } }
+            if kept.contains(where: { PromQLStaleness.isMarker($0.value) }) { kept.removeAll { PromQLStaleness.isMarker($0.value) } }
             guard !kept.isEmpty else { continue }
             total += kept.count
             series.append(WindowSource(labels: labels, dropName: false, samples: kept))

@@ -45,8 +45,18 @@ final class PromQLEvaluator {
 
     // MARK: Dispatch
 
+    /// Evaluates `expr` over `range`. Once a node is done, the samples its children held
+    /// are released and only its own output stays counted (as upstream accounts).
     func eval(_ expr: PromQLExpr, _ range: PromQLStepRange) throws(PromQLError) -> PromQLEvalValue {
         try checkInterrupted()
+        let before = samplesInMemory
+        let value = try evalNode(expr, range)
+        samplesInMemory = before
+        try retain(value.sampleCount)
+        return value
+    }
+
+    private func evalNode(_ expr: PromQLExpr, _ range: PromQLStepRange) throws(PromQLError) -> PromQLEvalValue {
         switch expr {
         case .number(let n):
             return .scalar(Array(repeating: n.value, count: range.count))

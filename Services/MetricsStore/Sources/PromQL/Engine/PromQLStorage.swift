@@ -8,6 +8,9 @@ public protocol PromQLStorage: Sendable {
 
 extension TSDB: PromQLStorage {}
 
+/// The in-memory head alone (benchmarks, tests that do not need blocks).
+extension Head: PromQLStorage {}
+
 /// A fixed set of series held in memory: for tests and the conformance runner.
 public struct PromQLMemoryStorage: PromQLStorage {
     public private(set) var series: [Labels: [Head.Sample]] = [:]
