@@ -119,3 +119,34 @@ extension PromQLEngineTests {
         XCTAssertEqual(after.value, .vector([]))
     }
 }
+
+extension PromQLEngineTests {
+    /// `a / on(job) b` where the `b` series for job x is replaced half way: the pairing
+    /// changes over time, so the step-by-step matcher runs; with a fixed pairing the
+    /// series-by-series merge runs. Both must give the same shape of answer.
+    func testVectorMatchingFollowsPartnersThatChangeOverTime() async throws {
+        var storage = PromQLMemoryStorage()
+        storage.append(Labels(["__name__": "a", "job": "x"]), (0...4).map { Head.Sample(Int64($0) * 60_000, 100) })
+        storage.append(Labels(["__name__": "b", "job": "x", "v": "1"]), [Head.Sample(0, 2), Head.Sample(60_000, 2), Head.Sample(90_000, PromQLStaleness.marker)])
+        storage.append(Labels(["__name__": "b", "job": "x", "v": "2"]), [Head.Sample(120_000, 4), Head.Sample(180_000, 4), Head.Sample(240_000, 4)])
+        let engine = PromQLEngine(storage: storage)
+        let changing = try await engine.rangeQuery("a / on(job) b", start: 0, end: 240_000, step: 60_000)
+        XCTAssertEqual(changing.value, .matrix([PromQLSeries(labels: Labels(["job": "x"]), points: [
+            Head.Sample(0, 50), Head.Sample(60_000, 50), Head.Sample(120_000, 25), Head.Sample(180_000, 25), Head.Sample(240_000, 25),
+        ])]))
+        let fixed = try await engine.rangeQuery("a / on(job) b{v=\"2\"}", start: 0, end: 240_000, step: 60_000)
+        XCTAssertEqual(fixed.value, .matrix([PromQLSeries(labels: Labels(["job": "x"]), points: [
+            Head.Sample(120_000, 25), Head.Sample(180_000, 25), Head.Sample(240_000, 25),
+        ])]))
+        // Both b series overlap at no step, but together they are not unique per job at 60s
+        // once the stale marker is gone: many-to-many must then fail as upstream words it.
+        var overlapping = storage
+        overlapping.append(Labels(["__name__": "b", "job": "x", "v": "1"]), [Head.Sample(90_000, 2), Head.Sample(120_000, 2)])
+        do {
+            _ = try await PromQLEngine(storage: overlapping).rangeQuery("a / on(job) b", start: 0, end: 240_000, step: 60_000)
+            XCTFail("expected a matching error")
+        } catch {
+            XCTAssertTrue(error.description.hasPrefix("found duplicate series for the match group {job=\"x\"} on the right hand-side"), error.description)
+        }
+    }
+}

@@ -141,16 +141,27 @@ extension PromQLEvaluator {
         let swapped = matching.cardinality == .oneToMany
         let (many, one) = swapped ? (rhsIn, lhsIn) : (lhsIn, rhsIn)
         let sigs = signatureOrdinals(many, one, matching)
+        let names = Set(matching.matchingLabels)
+        if let fast = try vectorVectorStablePairs(b, many: many, one: one, manySigs: sigs.lhs, oneSigs: sigs.rhs, sigCount: sigs.count,
+                                                  swapped: swapped, matching: matching, names: names) {
+            return fast
+        }
         let manyIndex = PromQLStepIndex(many, range)
         let oneIndex = PromQLStepIndex(one, range)
-        let names = Set(matching.matchingLabels)
         let comparison = b.op.isComparison
         var oneAtSig = [Int](repeating: -1, count: sigs.count)       // entry index in oneIndex
         var oneAtSigStep = [Int](repeating: -1, count: sigs.count)
         var matchedStep = [Int](repeating: -1, count: sigs.count)
-        var matchedMetrics: [Int: Set<Labels>] = [:]
-        var resultLabels: [Int64: Labels] = [:]
-        var collector = PromQLSeriesCollector(range: range)
+        // The output slot of each "many" series, cached for the "one" series it last
+        // matched: pairings rarely change between steps, so labels are built and hashed
+        // once per pairing, not once per sample.
+        var cachedOne = [Int](repeating: -1, count: many.count)
+        var cachedSlot = [Int](repeating: -1, count: many.count)
+        // Per output slot: the step and match group that last produced it (for the
+        // many-to-one uniqueness check, which upstream makes before filtering).
+        var slotMatchStep: [Int] = []
+        var slotMatchSig: [Int] = []
+        var collector = PromQLSlotCollector()
 
         for step in 0..<range.count {
             try checkInterrupted()
@@ -168,7 +179,6 @@ extension PromQLEvaluator {
                 oneAtSigStep[sig] = step
                 oneAtSig[sig] = e
             }
-            if matching.cardinality != .oneToOne { matchedMetrics.removeAll(keepingCapacity: true) }
             for e in manyIndex.entries(at: step) {
                 let ms = Int(manyIndex.series[e])
                 let sig = sigs.lhs[ms]
@@ -180,28 +190,34 @@ extension PromQLEvaluator {
                 if b.returnBool {
                     value = keep ? 1 : 0
                 }
-                let key = Int64(ms) << 32 | Int64(os)
-                let metric: Labels
-                if let cached = resultLabels[key] {
-                    metric = cached
-                } else {
-                    metric = Self.resultLabels(many[ms].labels, one[os].labels, op: b.op, matching: matching, names: names)
-                    resultLabels[key] = metric
+                if cachedOne[ms] != os {
+                    let metric = Self.resultLabels(many[ms].labels, one[os].labels, op: b.op, matching: matching, names: names)
+                    cachedOne[ms] = os
+                    cachedSlot[ms] = collector.slot(for: metric, dropName: b.returnBool)
+                    while slotMatchStep.count < collector.slotCount {
+                        slotMatchStep.append(-1)
+                        slotMatchSig.append(-1)
+                    }
                 }
+                let slot = cachedSlot[ms]
                 if matching.cardinality == .oneToOne {
                     if matchedStep[sig] == step {
                         throw .execution("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
                     }
                     matchedStep[sig] = step
-                } else if !matchedMetrics[sig, default: []].insert(metric).inserted {
-                    throw .execution("multiple matches for labels: grouping labels must ensure unique matches")
+                } else {
+                    if slotMatchStep[slot] == step && slotMatchSig[slot] == sig {
+                        throw .execution("multiple matches for labels: grouping labels must ensure unique matches")
+                    }
+                    slotMatchStep[slot] = step
+                    slotMatchSig[slot] = sig
                 }
                 if !keep && !b.returnBool { continue }
                 if comparison && !b.returnBool && swapped { value = l }
-                try collector.add(metric, dropName: b.returnBool, step: step, time: time, value: value)
+                try collector.add(slot: slot, step: step, time: time, value: value)
             }
         }
-        return collector.series
+        return collector.series.filter { !$0.points.isEmpty }
     }
 
     /// The labels of a vector/vector result: the "many" side's, without `__name__` for

@@ -64,3 +64,27 @@ struct PromQLSeriesCollector {
         }
     }
 }
+
+/// Like `PromQLSeriesCollector`, but callers resolve a label set to a slot once and then
+/// add points by slot, so the per-sample cost is an array write.
+struct PromQLSlotCollector {
+    private(set) var series: [PromQLEvalSeries] = []
+    private var slotByLabels: [Labels: Int] = [:]
+    private var lastStep: [Int] = []
+
+    var slotCount: Int { series.count }
+
+    mutating func slot(for labels: Labels, dropName: Bool) -> Int {
+        if let slot = slotByLabels[labels] { return slot }
+        slotByLabels[labels] = series.count
+        series.append(PromQLEvalSeries(labels: labels, dropName: dropName, points: []))
+        lastStep.append(-1)
+        return series.count - 1
+    }
+
+    mutating func add(slot: Int, step: Int, time: Int64, value: Double) throws(PromQLError) {
+        if lastStep[slot] == step { throw .execution("vector cannot contain metrics with the same labelset") }
+        lastStep[slot] = step
+        series[slot].points.append(Head.Sample(time, value))
+    }
+}
