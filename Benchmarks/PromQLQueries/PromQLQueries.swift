@@ -39,6 +39,8 @@ struct PromQLQueries: AsyncParsableCommand {
         Query(text: "topk(10, rate(http_requests_total[5m]))", range: true),
         Query(text: "sum(rate(http_requests_total{instance=~\"host-1.*\"}[5m]))", range: true),
         Query(text: "sum by (pod) (http_requests_total)", range: true),
+        Query(text: "http_requests_total / http_requests_total", range: true),
+        Query(text: "http_requests_total / on(job) group_left sum by (job) (http_requests_total)", range: true),
     ]
 
     var samplesPerSeries: Int { hours * 3600 / 15 }
@@ -147,7 +149,7 @@ struct PromQLQueries: AsyncParsableCommand {
     }
 
     func writeOpenMetrics(to url: URL) throws {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         var buffer = ""

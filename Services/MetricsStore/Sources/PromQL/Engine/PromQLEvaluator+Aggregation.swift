@@ -282,8 +282,9 @@ extension PromQLEvaluator {
         return out
     }
 
-    /// Prometheus 3 accepts any valid UTF-8 label name that is not empty.
+    /// Prometheus 3 accepts any non-empty valid UTF-8 label name. A Swift string is always
+    /// valid UTF-8; bytes that were not arrive here as U+FFFD, so that is what is refused.
     static func isValidLabelName(_ name: String) -> Bool {
-        !name.isEmpty && String(validatingUTF8: Array(name.utf8CString)) != nil && !name.unicodeScalars.contains("\u{FFFD}")
+        !name.isEmpty && !name.unicodeScalars.contains("\u{FFFD}")
     }
 }
