@@ -250,7 +250,7 @@ extension PromQLEvaluator {
         var arg = c.args[0]
         while case .paren(let p) = arg { arg = p.expr }
         if case .vectorSelector(let sel) = arg {
-            return try evalVectorSelectorTimestamps(sel, range)
+            return try evalVectorSelector(sel, range, sampleTimestamps: true)
         }
         var series = try evalVector(arg, range)
         for i in series.indices {

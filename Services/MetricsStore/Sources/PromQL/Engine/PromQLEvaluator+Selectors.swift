@@ -15,7 +15,7 @@ extension PromQLEvaluator {
         var range: Int64
         /// Window end (evaluation time minus offset, or the `@` time minus offset) per step.
         var windowEnds: [Int64]
-        /// Offset of the selector, for the functions that extrapolate to window edges.
+        /// Whether the series come from a subquery (no counter-name check for `rate`).
         var fromSubquery: Bool
     }
 
@@ -34,7 +34,12 @@ extension PromQLEvaluator {
 
     // MARK: Instant vector selector
 
-    func evalVectorSelector(_ sel: PromQLVectorSelector, _ range: PromQLStepRange) throws(PromQLError) -> [PromQLEvalSeries] {
+    /// The latest sample at or before each step's reference time, within the lookback
+    /// window `(ref - lookback, ref]`, unless it is a staleness marker. Points carry the
+    /// step time; with `sampleTimestamps` their value is the sample's own time in seconds
+    /// (what `timestamp(selector)` returns).
+    func evalVectorSelector(_ sel: PromQLVectorSelector, _ range: PromQLStepRange,
+                            sampleTimestamps: Bool = false) throws(PromQLError) -> [PromQLEvalSeries] {
         guard range.count > 0 else { return [] }
         let refs = windowEnds(at: atTime(sel.timestamp, sel.atPreprocessor), offset: sel.offset, range)
         let lookback = options.lookbackDelta
@@ -56,41 +61,16 @@ extension PromQLEvaluator {
                     let sample = buffer[next - 1]
                     if sample.timestamp > ref - lookback, !PromQLStaleness.isMarker(sample.value) {
                         if points.isEmpty { points.reserveCapacity(range.count - step) }
-                        points.append(Head.Sample(range.time(step), sample.value))
+                        let value = sampleTimestamps ? Double(sample.timestamp) / 1000 : sample.value
+                        points.append(Head.Sample(range.time(step), value))
                     }
                 }
             }
             if !points.isEmpty {
                 try retain(points.count)
-                out.append(PromQLEvalSeries(labels: labels, points: points))
+                out.append(PromQLEvalSeries(labels: labels, dropName: sampleTimestamps, points: points))
             }
         }
-        return out
-    }
-
-    /// The sample timestamps an instant vector selector returns at a single evaluation time
-    /// (for `timestamp()`), keyed like `evalVectorSelector`'s output.
-    func evalVectorSelectorTimestamps(_ sel: PromQLVectorSelector, _ range: PromQLStepRange) throws(PromQLError) -> [PromQLEvalSeries] {
-        guard range.count > 0 else { return [] }
-        let refs = windowEnds(at: atTime(sel.timestamp, sel.atPreprocessor), offset: sel.offset, range)
-        let lookback = options.lookbackDelta
-        let loaded = try select(sel.matchers, mint: refs.first! - lookback + 1, maxt: refs.last!)
-        var out: [PromQLEvalSeries] = []
-        for (labels, samples) in loaded {
-            var points: [Head.Sample] = []
-            var next = 0
-            for step in 0..<range.count {
-                let ref = refs[step]
-                while next < samples.count, samples[next].timestamp <= ref { next += 1 }
-                guard next > 0 else { continue }
-                let sample = samples[next - 1]
-                if sample.timestamp > ref - lookback, !PromQLStaleness.isMarker(sample.value) {
-                    points.append(Head.Sample(range.time(step), Double(sample.timestamp) / 1000))
-                }
-            }
-            if !points.isEmpty { out.append(PromQLEvalSeries(labels: labels, dropName: true, points: points)) }
-        }
-        try retain(out.reduce(0) { $0 + $1.points.count })
         return out
     }
 
