@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "collector-bench", targets: ["CollectorThroughput"]),
         .executable(name: "metrics-store", targets: ["MetricsStoreMain"]),
         .executable(name: "metrics-store-bench", targets: ["RemoteWriteIngest"]),
+        .executable(name: "metrics-store-promql-bench", targets: ["PromQLQueries"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -145,6 +146,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/RemoteWriteIngest"
+        ),
+
+        .executableTarget(
+            name: "PromQLQueries",
+            dependencies: [
+                "MetricsStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/PromQLQueries"
         ),
 
         // MARK: Tests

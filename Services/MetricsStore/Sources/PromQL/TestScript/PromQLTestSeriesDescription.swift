@@ -205,6 +205,12 @@ enum PromQLTestSeriesDescription {
     static func number(_ text: Substring) -> Double? {
         let lower = text.lowercased()
         if lower.contains("x") { return nil }
+        // A sign inside the token separates `a+b`; only a leading or exponent sign is part of a number.
+        var previous: Character = "e"
+        for c in lower {
+            if (c == "+" || c == "-") && previous != "e" { return nil }
+            previous = c
+        }
         return PromQLLiterals.number(String(text))
     }
 }

@@ -1,0 +1,211 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import MetricsStore
+import NIOCore
+
+/// `metrics-store-promql-bench`: query latency of the PromQL engine over an in-memory
+/// head, side by side with a real Prometheus (Debian's 2.42) over the same samples.
+///
+/// Data: `series` counters (`http_requests_total`, labels instance/job/pod) plus one
+/// classic histogram per 100 series (10 buckets), 6 h at 15 s. Prometheus gets the same
+/// samples as TSDB blocks built by `promtool tsdb create-blocks-from openmetrics`, and is
+/// timed by its own `execTotalTime` (`stats=all`), so HTTP and JSON costs are left out on
+/// both sides. Each figure is the best of `runs`.
+@main
+struct PromQLQueries: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "metrics-store-promql-bench")
+
+    @Option(help: "Number of counter series.") var series = 10_000
+    @Option(help: "Hours of samples at 15 s.") var hours = 6
+    @Option(help: "Runs per query (the best is reported).") var runs = 3
+    @Option(help: "Path to the Prometheus executable (empty skips the comparison).") var prometheus = "/usr/bin/prometheus"
+    @Option(help: "Path to promtool.") var promtool = "/usr/bin/promtool"
+    @Option(help: "Port for Prometheus.") var port = 29091
+
+    static let interval: Int64 = 15_000
+    static let bounds = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"]
+
+    struct Query {
+        var text: String
+        var range: Bool
+    }
+
+    static let queries = [
+        Query(text: "sum by (job) (rate(http_requests_total[5m]))", range: false),
+        Query(text: "sum by (job) (rate(http_requests_total[5m]))", range: true),
+        Query(text: "histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))", range: true),
+        Query(text: "topk(10, rate(http_requests_total[5m]))", range: false),
+        Query(text: "topk(10, rate(http_requests_total[5m]))", range: true),
+        Query(text: "sum(rate(http_requests_total{instance=~\"host-1.*\"}[5m]))", range: true),
+        Query(text: "sum by (pod) (http_requests_total)", range: true),
+        Query(text: "http_requests_total / http_requests_total", range: true),
+        Query(text: "http_requests_total / on(job) group_left sum by (job) (http_requests_total)", range: true),
+    ]
+
+    var samplesPerSeries: Int { hours * 3600 / 15 }
+    var end: Int64 { Int64(samplesPerSeries - 1) * Self.interval }
+    var start: Int64 { end - Int64(hours) * 3_600_000 + Self.interval }
+
+    /// Every series with its samples, in a fixed order (also the OpenMetrics order).
+    func forEachSeries(_ body: (Labels, [Head.Sample]) throws -> Void) rethrows {
+        for s in 0..<series {
+            let labels = Labels(["__name__": "http_requests_total", "instance": "host-\(s)", "job": "job-\(s % 10)", "pod": "pod-\(s % 100)"])
+            var value = 0.0
+            try body(labels, (0..<samplesPerSeries).map { i in
+                value += Double((s + i) % 7)
+                return Head.Sample(Int64(i) * Self.interval, value)
+            })
+        }
+        for h in 0..<(series / 100) {
+            for (b, le) in Self.bounds.enumerated() {
+                let labels = Labels(["__name__": "http_request_duration_seconds_bucket", "instance": "host-\(h)", "job": "job-\(h % 10)", "le": le])
+                var value = 0.0
+                try body(labels, (0..<samplesPerSeries).map { i in
+                    value += Double(b + 1 + i % 3)
+                    return Head.Sample(Int64(i) * Self.interval, value)
+                })
+            }
+        }
+    }
+
+    func run() async throws {
+        let head = Head()
+        var batch: [(labels: Labels, samples: [Head.Sample])] = []
+        try forEachSeries { labels, samples in
+            batch.append((labels, samples))
+            if batch.count == 100 {
+                _ = try head.append(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { _ = try head.append(batch) }
+        print("loaded \(head.seriesCount) series, \(head.sampleCount) samples")
+
+        let engine = PromQLEngine(storage: head)
+        var ours: [Duration] = []
+        for query in Self.queries {
+            var best = Duration.seconds(3600)
+            for _ in 0..<runs {
+                let began = ContinuousClock.now
+                if query.range {
+                    _ = try await engine.rangeQuery(query.text, start: start, end: end, step: Self.interval)
+                } else {
+                    _ = try await engine.instantQuery(query.text, at: end)
+                }
+                best = min(best, ContinuousClock.now - began)
+            }
+            ours.append(best)
+        }
+
+        var theirs: [Double?] = Array(repeating: nil, count: Self.queries.count)
+        if !prometheus.isEmpty { theirs = try await timePrometheus() }
+
+        print("| query | kind | metrics-store | Prometheus | ratio |")
+        print("|---|---|---:|---:|---:|")
+        for (i, query) in Self.queries.enumerated() {
+            let mine = Double(ours[i].components.seconds) + Double(ours[i].components.attoseconds) / 1e18
+            let peer = theirs[i].map { String(format: "%.3f s", $0) } ?? "—"
+            let ratio = theirs[i].map { String(format: "%.2f×", mine / $0) } ?? "—"
+            print("| `\(query.text)` | \(query.range ? "range \(hours) h / 15 s" : "instant") | \(String(format: "%.3f s", mine)) | \(peer) | \(ratio) |")
+        }
+    }
+
+    // MARK: Prometheus
+
+    /// Builds blocks from the same samples, starts Prometheus on them, and times each query.
+    func timePrometheus() async throws -> [Double?] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("promql-bench-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let openMetrics = directory.appendingPathComponent("data.om")
+        try writeOpenMetrics(to: openMetrics)
+        try runToCompletion(promtool, ["tsdb", "create-blocks-from", "openmetrics", openMetrics.path, directory.appendingPathComponent("tsdb").path])
+        try? FileManager.default.removeItem(at: openMetrics)
+        let config = directory.appendingPathComponent("prometheus.yml")
+        try "global:\n  scrape_interval: 1h\n".write(to: config, atomically: true, encoding: .utf8)
+
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: prometheus)
+        server.arguments = ["--config.file=\(config.path)", "--storage.tsdb.path=\(directory.appendingPathComponent("tsdb").path)",
+                            "--storage.tsdb.retention.time=100y", "--web.listen-address=127.0.0.1:\(port)",
+                            "--query.max-samples=50000000"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+
+        let client = HTTPClient.shared
+        try await waitUntilReady(client)
+        var out: [Double?] = []
+        for query in Self.queries {
+            var best: Double?
+            for _ in 0..<runs {
+                if let seconds = try await execTime(client, query) { best = min(best ?? seconds, seconds) }
+            }
+            out.append(best)
+        }
+        return out
+    }
+
+    func writeOpenMetrics(to url: URL) throws {
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        var buffer = ""
+        try forEachSeries { labels, samples in
+            let name = labels[Labels.metricName] ?? ""
+            let rest = labels.filter { $0.name != Labels.metricName }.map { "\($0.name)=\"\($0.value)\"" }.joined(separator: ",")
+            let prefix = "\(name){\(rest)} "
+            for sample in samples {
+                buffer += prefix + String(Int64(sample.value)) + " " + String(sample.timestamp / 1000) + "\n"
+            }
+            if buffer.utf8.count > 1 << 22 {
+                try handle.write(contentsOf: Data(buffer.utf8))
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        buffer += "# EOF\n"
+        try handle.write(contentsOf: Data(buffer.utf8))
+    }
+
+    func runToCompletion(_ path: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("\(path) \(arguments.joined(separator: " ")) failed") }
+    }
+
+    func waitUntilReady(_ client: HTTPClient) async throws {
+        for _ in 0..<120 {
+            if let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/-/ready"), timeout: .seconds(2)),
+               response.status == .ok { return }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        throw ValidationError("Prometheus did not become ready on port \(port)")
+    }
+
+    /// Prometheus's own `execTotalTime` for one run of `query`, in seconds.
+    func execTime(_ client: HTTPClient, _ query: Query) async throws -> Double? {
+        var components = URLComponents(string: "http://127.0.0.1:\(port)/api/v1/\(query.range ? "query_range" : "query")")!
+        var items = [URLQueryItem(name: "query", value: query.text), URLQueryItem(name: "stats", value: "all")]
+        if query.range {
+            items += [URLQueryItem(name: "start", value: "\(Double(start) / 1000)"), URLQueryItem(name: "end", value: "\(Double(end) / 1000)"),
+                      URLQueryItem(name: "step", value: "15")]
+        } else {
+            items.append(URLQueryItem(name: "time", value: "\(Double(end) / 1000)"))
+        }
+        components.queryItems = items
+        // `+` must reach Prometheus as a plus sign, not a space.
+        let url = components.url!.absoluteString.replacingOccurrences(of: "+", with: "%2B")
+        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(300))
+        let body = try await response.body.collect(upTo: 1 << 26)
+        guard let json = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+              let data = json["data"] as? [String: Any], let stats = data["stats"] as? [String: Any],
+              let timings = stats["timings"] as? [String: Any], let exec = timings["execTotalTime"] as? Double else { return nil }
+        return exec
+    }
+}
