@@ -15,6 +15,7 @@ public final class MetricsStore: Sendable {
     let logger: Logger
     let scrapeManager: ScrapeManager
     let reloader: ConfigReloader
+    let queryEngine: PromQLEngine
 
     public init(options: MetricsStoreOptions, metrics: SelfMetrics = SelfMetrics(),
                 logger: Logger = Logger(label: "vigil.metrics-store")) throws {
@@ -26,6 +27,10 @@ public final class MetricsStore: Sendable {
         self.tsdb = try TSDB.open(directory: URL(fileURLWithPath: options.storagePath), retention: retention,
                                   retentionSize: retentionSize, logger: logger)
         self.scrapeManager = ScrapeManager(tsdb: tsdb, logger: logger)
+        self.queryEngine = PromQLEngine(storage: tsdb, options: PromQLEngineOptions(
+            lookbackDelta: try PrometheusDuration(parsing: options.lookbackDelta).milliseconds,
+            maxSamples: options.queryMaxSamples,
+            timeout: .milliseconds(try PrometheusDuration(parsing: options.queryTimeout).milliseconds)))
         self.reloader = ConfigReloader(path: options.configFile, required: options.configFileExplicit,
                                        manager: scrapeManager, logger: logger)
     }
@@ -47,7 +52,8 @@ public final class MetricsStore: Sendable {
         }
         defer { compaction.cancel() }
         let router = Router()
-        MetricsStoreRoutes(tsdb: tsdb, options: options, reloader: reloader, scrapeManager: scrapeManager).add(to: router)
+        MetricsStoreRoutes(tsdb: tsdb, options: options, reloader: reloader, scrapeManager: scrapeManager,
+                           queryEngine: queryEngine, queryGate: QueryGate(limit: options.queryMaxConcurrency)).add(to: router)
         metrics.addRoutes(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)), logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: app)],

@@ -10,6 +10,8 @@ enum APIResponse {
         case internalError = "internal"
         case unavailable
         case notFound = "not_found"
+        case timeout
+        case canceled
 
         var status: HTTPResponse.Status {
             switch self {
@@ -18,6 +20,9 @@ enum APIResponse {
             case .internalError: return .internalServerError
             case .unavailable: return .serviceUnavailable
             case .notFound: return .notFound
+            case .timeout: return .serviceUnavailable
+            // Prometheus's "client closed request".
+            case .canceled: return HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request")
             }
         }
     }
@@ -50,6 +55,14 @@ enum APITime {
     /// Prometheus's "minimum" and "maximum" times, used when start or end is absent.
     static let min: Int64 = -9_223_309_901_257_974
     static let max: Int64 = 9_223_309_901_257_974
+
+    /// A required time parameter.
+    static func parse(_ text: String?, name: String) throws(APIResponse.Failure) -> Int64 {
+        guard let text, !text.isEmpty else {
+            throw APIResponse.Failure(.badData, "invalid parameter \"\(name)\": cannot parse \"\" to a valid timestamp")
+        }
+        return try parse(text, name: name, default: 0)
+    }
 
     static func parse(_ text: String?, name: String, default fallback: Int64) throws(APIResponse.Failure) -> Int64 {
         guard let text, !text.isEmpty else { return fallback }

@@ -11,10 +11,13 @@ struct MetricsStoreRoutes: Sendable {
     let options: MetricsStoreOptions
     let reloader: ConfigReloader
     let scrapeManager: ScrapeManager
+    let queryEngine: PromQLEngine
+    let queryGate: QueryGate
     let startTime = Date()
 
     func add<Context: RequestContext>(to router: Router<Context>) {
         router.post("/api/v1/write") { request, _ in await self.write(request) }
+        addQueryRoutes(to: router)
         router.post("/api/v1/otlp/v1/metrics") { request, _ in await self.otlpWrite(request) }
         router.get("/api/v1/metadata") { request, _ in await self.metadata(request) }
         for method in [HTTPRequest.Method.get, .post] {
