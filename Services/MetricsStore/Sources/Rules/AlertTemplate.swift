@@ -1,0 +1,66 @@
+/// What an alerting rule's label and annotation templates see: `$labels` / `.Labels`,
+/// `$externalLabels`, `$externalURL` and `$value` / `.Value`.
+public struct AlertTemplateData: Sendable {
+    public var labels: [String: String]
+    public var externalLabels: [String: String]
+    public var externalURL: String
+    public var value: Double
+
+    public init(labels: [String: String], externalLabels: [String: String] = [:], externalURL: String = "", value: Double) {
+        self.labels = labels
+        self.externalLabels = externalLabels
+        self.externalURL = externalURL
+        self.value = value
+    }
+
+    var templateValue: GoTemplateValue {
+        .record(typeName: "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value interface {} }",
+                fields: ["Labels": .map(labels), "ExternalLabels": .map(externalLabels),
+                         "ExternalURL": .string(externalURL), "Value": .float(value)])
+    }
+}
+
+/// Expands alert templates as Prometheus does: the text is prefixed with the variable
+/// definitions below and named `__alert_<alertname>`, so line numbers and error
+/// messages read like Prometheus's; a failed expansion yields
+/// `<error expanding template: …>` instead of failing the rule.
+public enum AlertTemplate {
+    static let definitions = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+
+    static func functions(time: Int64, externalURL: String) -> [String: GoTemplateFunction] {
+        GoTemplateBuiltins.functions.merging(PrometheusTemplateFunctions.functions(time: time, externalURL: externalURL)) { _, p in p }
+    }
+
+    static let functionNames = Set(functions(time: 0, externalURL: "").keys)
+
+    /// nil when `text` parses as an alert template; otherwise Go's parse error.
+    public static func syntaxError(_ text: String, alertName: String) -> String? {
+        do {
+            _ = try GoTemplateParser.parse(definitions + text, name: "__alert_" + alertName, functions: functionNames)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    /// Expands `text` for one alert; `time` (Unix ms) is what `now` returns.
+    public static func expand(_ text: String, alertName: String, data: AlertTemplateData, time: Int64) -> String {
+        // Plain text needs no parsing; most label values are plain.
+        guard text.contains("{{") else { return text }
+        do {
+            return try expandOrThrow(text, alertName: alertName, data: data, time: time)
+        } catch {
+            return "<error expanding template: \(error.message)>"
+        }
+    }
+
+    public static func expandOrThrow(_ text: String, alertName: String, data: AlertTemplateData, time: Int64) throws(GoTemplateError) -> String {
+        let name = "__alert_" + alertName
+        let table = functions(time: time, externalURL: data.externalURL)
+        let nodes = try GoTemplateParser.parse(definitions + text, name: name, functions: Set(table.keys))
+        let root = data.templateValue
+        var executor = GoTemplateExecutor(name: name, functions: table, root: root)
+        try executor.run(nodes, dot: root)
+        return executor.output
+    }
+}

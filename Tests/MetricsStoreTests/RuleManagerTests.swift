@@ -1,0 +1,483 @@
+import XCTest
+
+@testable import MetricsStore
+
+/// The rule manager: recording rules, the alert lifecycle (pending, firing,
+/// keep_firing_for, resolution), limits, ALERTS / ALERTS_FOR_STATE and their stale
+/// markers, notifications, `for` state restoration and reloads.
+final class RuleManagerTests: XCTestCase {
+    let t0: Int64 = 1_700_000_000_000
+    let minute: Int64 = 60_000
+    var querier = CannedRuleQuerier()
+    var appender = RecordingAppender()
+    var sender = RecordingAlertSender()
+
+    override func setUp() {
+        querier = CannedRuleQuerier()
+        appender = RecordingAppender()
+        sender = RecordingAlertSender()
+    }
+
+    func manager(_ yaml: String, options: RuleManager.Options = RuleManager.Options(), restoring: Bool = false) async throws -> RuleManager {
+        let manager = RuleManager(querier: querier, appender: appender, sender: sender, clock: ManualRuleClock(now: t0))
+        if !restoring {
+            // The first load restores `for` state; most tests start from a warm manager.
+            await manager.update(ruleFiles: [], options: options)
+        }
+        await manager.update(ruleFiles: [try RuleFile.parsing(yaml)], options: options)
+        return manager
+    }
+
+    static let staleNaN = Double(bitPattern: 0x7ff0_0000_0000_0002)
+
+    /// Runs assertions on the manager's pending and firing alerts (XCTAssert's
+    /// autoclosures cannot await).
+    func withAlerts(_ m: RuleManager, _ body: ([RulesAPI.AlertJSON]) -> Void) async {
+        body(RulesAPI.alerts(await m.snapshot()).alerts)
+    }
+
+    // MARK: Recording rules
+
+    func testRecordingRuleWritesResultUnderItsNameWithItsLabels() async throws {
+        let m = try await manager("""
+        groups:
+          - name: g
+            rules:
+              - record: job:up:sum
+                expr: sum by (job) (up)
+                labels: {source: rules}
+        """)
+        querier.answer("sum by (job) (up)", [(["job": "api"], 3), (["job": "db"], 1)])
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0)
+        let out = appender.samples(named: "job:up:sum")
+        XCTAssertEqual(Set(out.map(\.labels)), [["__name__": "job:up:sum", "job": "api", "source": "rules"],
+                                                 ["__name__": "job:up:sum", "job": "db", "source": "rules"]])
+        XCTAssertEqual(out.map(\.sample.timestamp), [t0, t0])
+        XCTAssertEqual(Set(out.map(\.sample.value)), [3, 1])
+
+        // The db series vanishes: a stale marker ends it.
+        querier.answer("sum by (job) (up)", [(["job": "api"], 4)])
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0 + minute)
+        let second = appender.samples(named: "job:up:sum", at: t0 + minute)
+        XCTAssertEqual(second.count, 2)
+        let db = try XCTUnwrap(second.first { $0.labels["job"] == "db" })
+        XCTAssertEqual(db.sample.value.bitPattern, Self.staleNaN.bitPattern)
+        let snapshot = await m.snapshot()
+        XCTAssertEqual(snapshot[0].rules[0].status.health, .ok)
+        XCTAssertNotNil(snapshot[0].rules[0].status.lastEvaluation)
+    }
+
+    func testQueryOffsetShiftsQueryAndSampleTime() async throws {
+        let m = try await manager("""
+        groups:
+          - name: g
+            query_offset: 1m
+            rules:
+              - record: r
+                expr: vector(1)
+        """)
+        querier.answer("vector(1)", [([:], 1)])
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0)
+        XCTAssertEqual(querier.asked.last?.time, t0 - minute)
+        XCTAssertEqual(appender.samples(named: "r").first?.sample.timestamp, t0 - minute)
+        XCTAssertEqual(appender.samples(named: "r").first?.labels, ["__name__": "r"])
+    }
+
+    func testDuplicateLabelSetsAndQueryErrorsMarkTheRuleUnhealthy() async throws {
+        let m = try await manager("""
+        groups:
+          - name: g
+            rules:
+              - record: r
+                expr: up
+                labels: {instance: same}
+              - record: s
+                expr: vector(2)
+        """)
+        querier.answer("up", [(["__name__": "up", "instance": "a"], 1), (["__name__": "up", "instance": "b"], 1)])
+        querier.fail("vector(2)", "query timed out in expression evaluation")
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0)
+        let rules = await m.snapshot()[0].rules
+        XCTAssertEqual(rules[0].status.health, .err)
+        XCTAssertEqual(rules[0].status.lastError, "vector contains metrics with the same labelset after applying rule labels")
+        XCTAssertEqual(rules[1].status.lastError, "query timed out in expression evaluation")
+        XCTAssertTrue(appender.all.isEmpty)
+    }
+
+    func testLimitFailsTheRuleAndRecordsNothing() async throws {
+        let m = try await manager("""
+        groups:
+          - name: g
+            limit: 1
+            rules:
+              - record: r
+                expr: up
+              - alert: Down
+                expr: up == 0
+        """)
+        querier.answer("up", [(["instance": "a"], 1), (["instance": "b"], 1)])
+        querier.answer("up == 0", [(["instance": "a"], 0), (["instance": "b"], 0)])
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0)
+        let rules = await m.snapshot()[0].rules
+        XCTAssertEqual(rules[0].status.lastError, "exceeded limit of 1 with 2 series")
+        XCTAssertEqual(rules[1].status.lastError, "exceeded limit of 1 with 2 alerts")
+        XCTAssertTrue(appender.all.isEmpty)
+        guard case .alerting(_, _, _, _, let alerts) = rules[1].kind else { return XCTFail() }
+        XCTAssertTrue(alerts.isEmpty)
+    }
+
+    // MARK: Alerting rules
+
+    func testAlertGoesPendingThenFiringThenResolvesWithSeriesAndNotifications() async throws {
+        var options = RuleManager.Options()
+        options.externalURL = "http://prom.example:9090/"
+        let m = try await manager("""
+        groups:
+          - name: g
+            interval: 1m
+            rules:
+              - alert: InstanceDown
+                expr: up == 0
+                for: 2m
+                labels: {severity: page}
+                annotations:
+                  summary: "{{ $labels.instance }} down ({{ $value }})"
+        """, options: options)
+        let key = "/rules/test.yml;g"
+        querier.answer("up == 0", [(["__name__": "up", "instance": "a", "job": "node"], 0)])
+
+        await m.evaluate(groupKey: key, at: t0)
+        var alerts = RulesAPI.alerts(await m.snapshot()).alerts
+        XCTAssertEqual(alerts.map(\.state), ["pending"])
+        XCTAssertEqual(alerts[0].labels, ["alertname": "InstanceDown", "instance": "a", "job": "node", "severity": "page"])
+        XCTAssertEqual(alerts[0].annotations, ["summary": "a down (0)"])
+        let pendingSeries = appender.samples(named: "ALERTS", at: t0)
+        XCTAssertEqual(pendingSeries.map(\.labels), [["__name__": "ALERTS", "alertname": "InstanceDown", "alertstate": "pending",
+                                                      "instance": "a", "job": "node", "severity": "page"]])
+        let forState = appender.samples(named: "ALERTS_FOR_STATE", at: t0)
+        XCTAssertEqual(forState.map(\.sample.value), [Double(t0 / 1000)])
+        var sent = await sender.all
+        XCTAssertTrue(sent.isEmpty, "pending alerts are not sent")
+
+        await m.evaluate(groupKey: key, at: t0 + minute)
+        await withAlerts(m) { XCTAssertEqual($0.map(\.state), ["pending"]) }
+
+        await m.evaluate(groupKey: key, at: t0 + 2 * minute)
+        alerts = RulesAPI.alerts(await m.snapshot()).alerts
+        XCTAssertEqual(alerts.map(\.state), ["firing"])
+        let firing = appender.samples(named: "ALERTS", at: t0 + 2 * minute)
+        XCTAssertEqual(firing.count, 2, "firing sample plus stale marker of the pending series")
+        XCTAssertEqual(firing.first { $0.labels["alertstate"] == "firing" }?.sample.value, 1)
+        XCTAssertEqual(firing.first { $0.labels["alertstate"] == "pending" }?.sample.value.bitPattern, Self.staleNaN.bitPattern)
+        sent = await sender.all
+        XCTAssertEqual(sent.count, 1)
+        XCTAssertEqual(sent[0].startsAt, t0 + 2 * minute)
+        // endsAt = now + 4 × max(resend delay 1m, interval 1m)
+        XCTAssertEqual(sent[0].endsAt, t0 + 2 * minute + 4 * minute)
+        XCTAssertEqual(sent[0].generatorURL, "http://prom.example:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1")
+
+        // Not re-sent before the resend delay has passed, re-sent after.
+        await sender.clear()
+        await m.evaluate(groupKey: key, at: t0 + 3 * minute)
+        sent = await sender.all
+        XCTAssertTrue(sent.isEmpty)
+        await m.evaluate(groupKey: key, at: t0 + 4 * minute)
+        sent = await sender.all
+        XCTAssertEqual(sent.count, 1)
+
+        // Resolved: sent once with endsAt = resolution time; series marked stale.
+        await sender.clear()
+        querier.answer("up == 0", [])
+        await m.evaluate(groupKey: key, at: t0 + 5 * minute)
+        sent = await sender.all
+        XCTAssertEqual(sent.count, 1)
+        XCTAssertEqual(sent[0].endsAt, t0 + 5 * minute)
+        await withAlerts(m) { XCTAssertTrue($0.isEmpty) }
+        let ended = appender.samples(named: "ALERTS", at: t0 + 5 * minute) + appender.samples(named: "ALERTS_FOR_STATE", at: t0 + 5 * minute)
+        XCTAssertEqual(ended.count, 2)
+        XCTAssertTrue(ended.allSatisfy { $0.sample.value.bitPattern == Self.staleNaN.bitPattern })
+        let rule = await m.snapshot()[0].rules[0]
+        guard case .alerting(let state, _, _, _, _) = rule.kind else { return XCTFail() }
+        XCTAssertEqual(state, .inactive)
+    }
+
+    func testResolvedAlertsAreKeptFifteenMinutesThenForgotten() async throws {
+        let m = try await manager("""
+        groups:
+          - name: g
+            rules:
+              - alert: A
+                expr: up == 0
+        """)
+        let key = "/rules/test.yml;g"
+        querier.answer("up == 0", [(["instance": "a"], 0)])
+        await m.evaluate(groupKey: key, at: t0)
+        querier.answer("up == 0", [])
+        await m.evaluate(groupKey: key, at: t0 + minute)
+        await sender.clear()
+        // Still known (inactive) 15 minutes on: the resolution is re-sent while kept.
+        await m.evaluate(groupKey: key, at: t0 + 16 * minute)
+        var sent = await sender.all
+        XCTAssertEqual(sent.count, 1)
+        await sender.clear()
+        await m.evaluate(groupKey: key, at: t0 + 17 * minute)
+        sent = await sender.all
+        XCTAssertTrue(sent.isEmpty, "forgotten after 15 minutes")
+    }
+
+    func testKeepFiringForHoldsAFiringAlert() async throws {
+        let m = try await manager("""
+        groups:
+          - name: g
+            rules:
+              - alert: A
+                expr: up == 0
+                keep_firing_for: 2m
+        """)
+        let key = "/rules/test.yml;g"
+        querier.answer("up == 0", [(["instance": "a"], 0)])
+        await m.evaluate(groupKey: key, at: t0)
+        await withAlerts(m) { XCTAssertEqual($0.map(\.state), ["firing"]) }
+        querier.answer("up == 0", [])
+        await m.evaluate(groupKey: key, at: t0 + minute)
+        var alerts = RulesAPI.alerts(await m.snapshot()).alerts
+        XCTAssertEqual(alerts.map(\.state), ["firing"])
+        XCTAssertNotNil(alerts[0].keepFiringSince)
+        await m.evaluate(groupKey: key, at: t0 + 2 * minute)
+        await withAlerts(m) { XCTAssertEqual($0.map(\.state), ["firing"]) }
+        await m.evaluate(groupKey: key, at: t0 + 3 * minute)
+        alerts = RulesAPI.alerts(await m.snapshot()).alerts
+        XCTAssertTrue(alerts.isEmpty, "resolved once keep_firing_for has passed")
+    }
+
+    func testTemplatesSeeExternalLabelsAndRuleLabelsAreExpanded() async throws {
+        var options = RuleManager.Options()
+        options.externalLabels = ["cluster": "eu1"]
+        let m = try await manager("""
+        groups:
+          - name: g
+            rules:
+              - alert: Latency
+                expr: latency_seconds > 1
+                labels:
+                  severity: '{{ if gt $value 5.0 }}critical{{ else }}warning{{ end }}'
+                annotations:
+                  summary: '{{ $labels.instance }} in {{ $externalLabels.cluster }}: {{ humanizeDuration $value }}'
+        """, options: options)
+        querier.answer("latency_seconds > 1", [(["__name__": "latency_seconds", "instance": "x"], 7.5),
+                                               (["__name__": "latency_seconds", "instance": "y"], 2)])
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0)
+        let alerts = RulesAPI.alerts(await m.snapshot()).alerts.sorted { $0.labels["instance"]! < $1.labels["instance"]! }
+        XCTAssertEqual(alerts.map { $0.labels["severity"] }, ["critical", "warning"])
+        XCTAssertEqual(alerts.map { $0.annotations["summary"] }, ["x in eu1: 7.5s", "y in eu1: 2s"])
+        XCTAssertEqual(alerts.map(\.value), ["7.5e+00", "2e+00"])
+    }
+
+    func testAlertLabelsCollidingAfterTemplatesFailTheRule() async throws {
+        let m = try await manager("""
+        groups:
+          - name: g
+            rules:
+              - alert: A
+                expr: up == 0
+                labels: {instance: all}
+        """)
+        querier.answer("up == 0", [(["instance": "a"], 0), (["instance": "b"], 0)])
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0)
+        let rule = await m.snapshot()[0].rules[0]
+        XCTAssertEqual(rule.status.lastError, "vector contains metrics with the same labelset after applying alert labels")
+    }
+
+    // MARK: Restoring `for` state
+
+    func testForStateIsRestoredAfterRestartLessTheOutage() async throws {
+        let yaml = """
+        groups:
+          - name: g
+            rules:
+              - alert: Slow
+                expr: latency > 1
+                for: 30m
+                labels: {team: db}
+        """
+        let m = try await manager(yaml, restoring: true)
+        let key = "/rules/test.yml;g"
+        let labels: Labels = ["alertname": "Slow", "instance": "a", "team": "db"]
+        querier.answer("latency > 1", [(["__name__": "latency", "instance": "a"], 2)])
+        // Before the restart the alert became active at t0 - 20m; the server went down at t0 - 5m.
+        let activeAt = t0 - 20 * minute
+        let downAt = t0 - 5 * minute
+        querier.answer("last_over_time(ALERTS_FOR_STATE{alertname=\"Slow\",team=\"db\"}[1h])", [(labels, Double(activeAt / 1000))])
+        querier.answer("max_over_time(timestamp(ALERTS_FOR_STATE{alertname=\"Slow\",team=\"db\"})[1h:1m])", [(labels, Double(downAt) / 1000)])
+
+        await m.evaluate(groupKey: key, at: t0)
+        XCTAssertTrue(appender.samples(named: "ALERTS").isEmpty, "nothing is written until state is restored")
+        await m.restoreForState(groupKey: key, at: t0)
+        XCTAssertTrue(querier.asked.contains { $0.expr.hasPrefix("last_over_time(ALERTS_FOR_STATE") && $0.time == t0 })
+
+        await m.evaluate(groupKey: key, at: t0 + minute)
+        let restoredAlerts = RulesAPI.alerts(await m.snapshot()).alerts
+        let alert = try XCTUnwrap(restoredAlerts.first)
+        // 15m were spent pending before the outage; the 5m outage does not count.
+        let restored = activeAt + (t0 - downAt)
+        XCTAssertEqual(alert.activeAt, RulesAPI.goTime(restored))
+        XCTAssertEqual(alert.state, "pending")
+        XCTAssertEqual(appender.samples(named: "ALERTS_FOR_STATE", at: t0 + minute).map(\.sample.value), [Double(restored / 1000)])
+        // Fires when 30m of pending have accumulated: 15m before the outage, 15m after.
+        await m.evaluate(groupKey: key, at: t0 + 15 * minute)
+        await withAlerts(m) { XCTAssertEqual($0.first?.state, "firing") }
+    }
+
+    func testRestoredAlertsKeepAtLeastTheGracePeriod() {
+        // 29m of a 30m `for` were spent before the outage: 10m grace from the restart.
+        let now: Int64 = 10_000_000
+        let restored = RuleManager.restoredActiveAt(activeAt: now - 40 * minute, downAt: now - 11 * minute, now: now,
+                                                    holdDuration: 30 * minute, gracePeriod: 10 * minute)
+        XCTAssertEqual(restored, now + 10 * minute - 30 * minute)
+        // Already past its `for` before the outage: activeAt unchanged.
+        XCTAssertEqual(RuleManager.restoredActiveAt(activeAt: 0, downAt: 31 * minute, now: now,
+                                                    holdDuration: 30 * minute, gracePeriod: 10 * minute), 0)
+    }
+
+    // MARK: Reloads
+
+    func testReloadKeepsStateOfUnchangedRulesAndMarksRemovedSeriesStale() async throws {
+        let before = """
+        groups:
+          - name: g
+            rules:
+              - alert: A
+                expr: up == 0
+              - record: r
+                expr: vector(1)
+        """
+        let m = try await manager(before)
+        let key = "/rules/test.yml;g"
+        querier.answer("up == 0", [(["instance": "a"], 0)])
+        querier.answer("vector(1)", [([:], 1)])
+        await m.evaluate(groupKey: key, at: t0)
+        let activeAt = RulesAPI.alerts(await m.snapshot()).alerts.first?.activeAt
+
+        // Same file again: the group is kept as it is.
+        await m.update(ruleFiles: [try RuleFile.parsing(before)], options: RuleManager.Options())
+        await withAlerts(m) { XCTAssertEqual($0.first?.activeAt, activeAt) }
+
+        // The recording rule is removed and an alert added: A keeps its alert, r's series go stale.
+        appender.clear()
+        await m.update(ruleFiles: [try RuleFile.parsing("""
+        groups:
+          - name: g
+            rules:
+              - alert: A
+                expr: up == 0
+              - alert: B
+                expr: vector(0)
+        """)], options: RuleManager.Options())
+        await withAlerts(m) { XCTAssertEqual($0.first?.activeAt, activeAt) }
+        await m.evaluate(groupKey: key, at: t0 + minute)
+        let stale = appender.samples(named: "r")
+        XCTAssertEqual(stale.count, 1)
+        XCTAssertEqual(stale.first?.sample.value.bitPattern, Self.staleNaN.bitPattern)
+        await withAlerts(m) { XCTAssertEqual($0.first?.activeAt, activeAt) }
+
+        // Removing the file's groups marks their series stale at once.
+        appender.clear()
+        await m.update(ruleFiles: [], options: RuleManager.Options())
+        XCTAssertEqual(Set(appender.all.map { $0.labels[Labels.metricName]! }), ["ALERTS", "ALERTS_FOR_STATE"])
+        XCTAssertTrue(appender.all.allSatisfy { $0.sample.value.bitPattern == Self.staleNaN.bitPattern })
+        let keys = await m.groupKeys
+        XCTAssertTrue(keys.isEmpty)
+    }
+
+    func testUpdateFromFilesRefusesInvalidFilesAndKeepsTheRunningGroups() async throws {
+        let directory = try RuleFileTests.temporaryDirectory()
+        let good = directory.appendingPathComponent("good.yml").path
+        let bad = directory.appendingPathComponent("bad.yml").path
+        try "groups: [{name: g, rules: [{record: r, expr: vector(1)}]}]".write(toFile: good, atomically: true, encoding: .utf8)
+        try "groups: [{name: g, rules: [{record: r, expr: 'vector('}]}]".write(toFile: bad, atomically: true, encoding: .utf8)
+        let m = RuleManager(querier: querier, appender: appender, clock: ManualRuleClock(now: t0))
+        try await m.update(files: [good], options: RuleManager.Options())
+        do {
+            try await m.update(files: [good, bad], options: RuleManager.Options())
+            XCTFail("a bad file must be refused")
+        } catch {
+            XCTAssertTrue(error.description.hasPrefix(bad + ": "), error.description)
+            XCTAssertTrue(error.description.contains("group \"g\", rule 1, \"r\": could not parse expression"), error.description)
+        }
+        let keys = await m.groupKeys
+        XCTAssertEqual(keys, [good + ";g"])
+    }
+
+    // MARK: Storage
+
+    func testRuleOutputIsStoredInTheTSDBAndSurvivesReopening() async throws {
+        let directory = try RuleFileTests.temporaryDirectory()
+        let tsdb = try TSDB.open(directory: directory)
+        let m = RuleManager(querier: querier, appender: tsdb, clock: ManualRuleClock(now: t0))
+        await m.update(ruleFiles: [], options: RuleManager.Options())
+        await m.update(ruleFiles: [try RuleFile.parsing("""
+        groups:
+          - name: g
+            rules:
+              - record: r
+                expr: vector(1)
+              - alert: A
+                expr: up == 0
+                for: 1m
+        """)], options: RuleManager.Options())
+        querier.answer("vector(1)", [([:], 1)])
+        querier.answer("up == 0", [(["instance": "a"], 0)])
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0)
+        querier.answer("up == 0", [])
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0 + minute)
+        let rules = await m.snapshot()[0].rules
+        XCTAssertEqual(rules.map(\.status.health), [.ok, .ok], rules.map(\.status.lastError).joined())
+        tsdb.close()
+
+        let reopened = try TSDB.open(directory: directory)
+        defer { reopened.close() }
+        XCTAssertEqual(try reopened.select([.equal("__name__", "r")], mint: .min, maxt: .max).first?.samples,
+                       [Head.Sample(t0, 1), Head.Sample(t0 + minute, 1)])
+        let forState = try XCTUnwrap(try reopened.select([.equal("__name__", "ALERTS_FOR_STATE")], mint: .min, maxt: .max).first)
+        XCTAssertEqual(forState.labels, ["__name__": "ALERTS_FOR_STATE", "alertname": "A", "instance": "a"])
+        XCTAssertEqual(forState.samples.map(\.timestamp), [t0, t0 + minute])
+        XCTAssertEqual(forState.samples.first?.value, Double(t0 / 1000))
+        XCTAssertEqual(forState.samples.last?.value.bitPattern, Self.staleNaN.bitPattern)
+    }
+
+    // MARK: Scheduling
+
+    func testGroupsAreEvaluatedOnTheirScheduleWithAnInjectedClock() async throws {
+        let clock = ManualRuleClock(now: t0)
+        let m = RuleManager(querier: querier, appender: appender, clock: clock)
+        await m.update(ruleFiles: [], options: RuleManager.Options())
+        await m.update(ruleFiles: [try RuleFile.parsing("groups: [{name: g, interval: 10s, rules: [{record: r, expr: vector(1)}]}]")],
+                       options: RuleManager.Options())
+        querier.answer("vector(1)", [([:], 1)])
+        await m.start()
+        try await waitUntil { clock.sleeperCount == 1 }
+        clock.advance(to: t0 + 10_000)
+        try await waitUntil { self.appender.samples(named: "r").count == 1 }
+        let first = try XCTUnwrap(appender.samples(named: "r").first?.sample.timestamp)
+        XCTAssertGreaterThan(first, t0)
+        XCTAssertLessThanOrEqual(first, t0 + 10_000)
+        XCTAssertEqual(first % 10_000, RuleGroup.stableHash("/rules/test.yml;g").remainder(10_000))
+        try await waitUntil { clock.sleeperCount == 1 }
+        clock.advance(to: t0 + 20_000)
+        try await waitUntil { self.appender.samples(named: "r").count == 2 }
+        XCTAssertEqual(appender.samples(named: "r").last?.sample.timestamp, first + 10_000)
+        await m.stop()
+    }
+
+    func waitUntil(_ condition: @escaping () -> Bool) async throws {
+        for _ in 0..<500 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        XCTFail("condition not met in time")
+    }
+}
+
+extension UInt64 {
+    func remainder(_ modulus: Int64) -> Int64 { Int64(self % UInt64(modulus)) }
+}
