@@ -173,6 +173,46 @@ final class RuleFileTests: XCTestCase {
         }
     }
 
+    /// Template constructs promtool accepts must load here too (and the other way round
+    /// for the refusals above): a stricter parser would refuse working rule files.
+    static let acceptedTemplates = [
+        #"{{ $labels.instance | reReplaceAll ":.*" "" }}"#,
+        #"{{- if and (eq $labels.job "x") (gt $value 1.0) -}} y {{- end -}}"#,
+        #"{{ with $labels.job }}{{ . | toUpper }}{{ else }}none{{ end }}"#,
+        #"{{ range $k, $v := $labels }}{{ $k }}={{ $v }} {{ end }}"#,
+        #"{{/* comment */}}{{ printf "%.2f%%" (humanizePercentage $value) }}"#,
+        #"{{ $x := 1 }}{{ if eq $x 1 }}one{{ end }}"#,
+        #"{{ query "up" | first | value | humanize }}"#,
+        #"{{ define "x" }}y{{ end }}{{ template "x" . }}"#,
+        #"{{ index $labels "job" }} {{ len $labels }} {{ not true }} {{ html "<a>" }} {{ js "a" }} {{ urlquery "a b" }}"#,
+        #"{{ slice "abc" 1 2 }} {{ print 1 2 }} {{ println "x" }}"#,
+        #"{{ range $i, $e := (query "up") }}{{ $i }}{{ break }}{{ end }}"#,
+        #"{{ .ExternalURL }} {{ .ExternalLabels.cluster }} {{ $externalURL }}"#,
+        #"{{ $value | printf "%.1f" }} {{ 0x10 }} {{ 1e3 }} {{ -1 }} {{ 'a' }}"#,
+        #"{{ block "b" . }}x{{ end }}"#,
+        #"{{ if eq 1 1 2 }}x{{ else if lt 1 2 }}y{{ else }}z{{ end }}"#,
+        #"{{ toTime 1 }} {{ title "x" }} {{ stripPort "a:1" }} {{ safeHtml "x" }} {{ args 1 }} {{ externalURL }} {{ pathPrefix }}"#,
+        #"{{ humanize1024 $value }} {{ humanizeDuration $value }} {{ humanizeTimestamp $value }} {{ $value | humanize }}"#,
+    ]
+
+    func testTemplatesPromtoolAcceptsParseHere() throws {
+        for text in Self.acceptedTemplates {
+            XCTAssertNil(AlertTemplate.syntaxError(text, alertName: "A"), text)
+        }
+        guard FileManager.default.isExecutableFile(atPath: Self.promtool) else {
+            throw XCTSkip("promtool is not installed at \(Self.promtool) (Debian package prometheus; scripts/install-test-deps.sh)")
+        }
+        var yaml = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        annotations:\n"
+        for (index, text) in Self.acceptedTemplates.enumerated() {
+            yaml += "          a\(index): '\(text.replacingOccurrences(of: "'", with: "''"))'\n"
+        }
+        let path = try Self.temporaryDirectory().appendingPathComponent("templates.yml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, output) = try Self.run(Self.promtool, ["check", "rules", path])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertNoThrow(try RuleFileParser.load(path: path))
+    }
+
     func testReportsEveryProblemOfAFile() {
         let yaml = """
         groups:

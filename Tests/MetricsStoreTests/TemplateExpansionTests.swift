@@ -159,6 +159,16 @@ final class TemplateExpansionTests: XCTestCase {
         XCTAssertEqual(expand("{{ index $labels \"a\" }}", labels: ["a": "1"]), "1")
     }
 
+    func testNamedTemplatesAndLoopControl() {
+        XCTAssertEqual(expand("{{ define \"sev\" }}[{{ . }}]{{ end }}{{ template \"sev\" $labels.severity }}", labels: ["severity": "page"]), "[page]")
+        XCTAssertEqual(expand("{{ block \"b\" $value }}<{{ . }}>{{ end }}", value: 3), "<3>")
+        XCTAssertEqual(expand("{{ range $k, $v := $labels }}{{ if eq $k \"b\" }}{{ continue }}{{ end }}{{ if eq $k \"d\" }}{{ break }}{{ end }}{{ $k }}{{ end }}",
+                              labels: ["a": "1", "b": "2", "c": "3", "d": "4", "e": "5"]), "ac")
+        XCTAssertEqual(expand("{{ slice \"abcdef\" 1 3 }} {{ js \"a'b\" }}"), "bc a\\'b")
+        XCTAssertEqual(AlertTemplate.syntaxError("{{ break }}", alertName: "A"), "template: __alert_A:1: {{break}} outside {{range}}")
+        assertFails("{{ template \"missing\" }}", "no such template \"missing\"")
+    }
+
     func testParseErrorsAreWordedLikeGo() {
         XCTAssertEqual(AlertTemplate.syntaxError("{{ $labels.instance", alertName: "A"), "template: __alert_A:1: unclosed action")
         XCTAssertEqual(AlertTemplate.syntaxError("{{ humanise $value }}", alertName: "A"), "template: __alert_A:1: function \"humanise\" not defined")

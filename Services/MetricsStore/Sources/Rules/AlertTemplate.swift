@@ -57,10 +57,10 @@ public enum AlertTemplate {
     public static func expandOrThrow(_ text: String, alertName: String, data: AlertTemplateData, time: Int64) throws(GoTemplateError) -> String {
         let name = "__alert_" + alertName
         let table = functions(time: time, externalURL: data.externalURL)
-        let nodes = try GoTemplateParser.parse(definitions + text, name: name, functions: Set(table.keys))
+        let template = try GoTemplateParser.parse(definitions + text, name: name, functions: Set(table.keys))
         let root = data.templateValue
-        var executor = GoTemplateExecutor(name: name, functions: table, root: root)
-        try executor.run(nodes, dot: root)
+        var executor = GoTemplateExecutor(name: name, functions: table, definitions: template.definitions, root: root)
+        try executor.run(template.root, dot: root)
         return executor.output
     }
 }

@@ -56,6 +56,28 @@ enum GoTemplateBuiltins {
             guard case .string(let format)? = args.first else { throw Failure("wrong type for value; expected string; got \(args.first?.typeName ?? "nothing")") }
             return .string(GoPrintf.format(format, Array(args.dropFirst())))
         },
+        "js": GoTemplateFunction(arity: nil) { args in .string(escapeJS(sprint(args))) },
+        "slice": GoTemplateFunction(arity: nil) { args throws(Failure) in
+            guard let first = args.first else { throw Failure("missing argument") }
+            var indices: [Int] = []
+            for arg in args.dropFirst() {
+                guard case .int(let i) = arg else { throw Failure("cannot index slice/array with type \(arg.typeName)") }
+                indices.append(Int(i))
+            }
+            switch first {
+            case .string(let s):
+                let bytes = Array(s.utf8)
+                guard indices.count <= 2 else { throw Failure("cannot 3-index slice a string") }
+                let low = indices.first ?? 0, high = indices.count > 1 ? indices[1] : bytes.count
+                guard low >= 0, low <= high, high <= bytes.count else { throw Failure("index out of range: \(high)") }
+                return .string(String(decoding: bytes[low..<high], as: UTF8.self))
+            case .list(let l):
+                let low = indices.first ?? 0, high = indices.count > 1 ? indices[1] : l.count
+                guard low >= 0, low <= high, high <= l.count else { throw Failure("index out of range: \(high)") }
+                return .list(Array(l[low..<high]))
+            default: throw Failure("can't slice item of type \(first.typeName)")
+            }
+        },
         "html": GoTemplateFunction(arity: nil) { args in .string(escapeHTML(sprint(args))) },
         "urlquery": GoTemplateFunction(arity: nil) { args in
             .string(sprint(args).addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")
@@ -73,6 +95,27 @@ enum GoTemplateBuiltins {
     }
 
     static func isString(_ v: GoTemplateValue) -> Bool { if case .string = v { return true }; return false }
+
+    /// Go's JSEscapeString for the characters that matter in alert text.
+    static func escapeJS(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "'": out += "\\'"
+            case "\"": out += "\\\""
+            case "<": out += "\\u003C"
+            case ">": out += "\\u003E"
+            case "&": out += "\\u0026"
+            case "=": out += "\\u003D"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
 
     static func escapeHTML(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")

@@ -16,12 +16,19 @@ struct GoTemplateFunctionError: Error {
 struct GoTemplateExecutor {
     let name: String
     let functions: [String: GoTemplateFunction]
+    let definitions: [String: [GoTemplateNode]]
     var variables: [(name: String, value: GoTemplateValue)] = []
     var output = ""
+    /// Nested `template` calls, bounded as Go bounds them (maxExecDepth).
+    var depth = 0
 
-    init(name: String, functions: [String: GoTemplateFunction], root: GoTemplateValue) {
+    /// What a list of nodes asks of the enclosing `range`.
+    enum Flow { case normal, breakLoop, continueLoop }
+
+    init(name: String, functions: [String: GoTemplateFunction], definitions: [String: [GoTemplateNode]] = [:], root: GoTemplateValue) {
         self.name = name
         self.functions = functions
+        self.definitions = definitions
         self.variables = [("$", root)]
     }
 
@@ -29,9 +36,24 @@ struct GoTemplateExecutor {
         GoTemplateError(message: "template: \(name):\(line): executing \"\(name)\" at <\(at)>: \(message)")
     }
 
-    mutating func run(_ nodes: [GoTemplateNode], dot: GoTemplateValue) throws(GoTemplateError) {
+    @discardableResult
+    mutating func run(_ nodes: [GoTemplateNode], dot: GoTemplateValue) throws(GoTemplateError) -> Flow {
         for node in nodes {
             switch node {
+            case .breakLoop: return .breakLoop
+            case .continueLoop: return .continueLoop
+            case .templateCall(let template, let pipe, let line):
+                guard let body = definitions[template] else { throw failure(line, "template \(template)", "no such template \"\(template)\"") }
+                guard depth < 100_000 else { throw failure(line, "template \(template)", "exceeded maximum template depth (100000)") }
+                let mark = variables.count
+                let value = try pipe.map { p throws(GoTemplateError) in try evaluate(p, dot: dot, line: line) } ?? .missing
+                let saved = variables
+                variables = [("$", value)]
+                depth += 1
+                try run(body, dot: value)
+                depth -= 1
+                variables = saved
+                variables.removeLast(variables.count - mark)
             case .text(let text):
                 output += text
             case .action(let pipe, let line):
@@ -40,17 +62,20 @@ struct GoTemplateExecutor {
             case .ifNode(let pipe, let then, let otherwise, let line):
                 let mark = variables.count
                 let condition = try evaluate(pipe, dot: dot, line: line)
-                try run(condition.isTrue ? then : otherwise, dot: dot)
+                let flow = try run(condition.isTrue ? then : otherwise, dot: dot)
                 variables.removeLast(variables.count - mark)
+                if flow != .normal { return flow }
             case .withNode(let pipe, let body, let otherwise, let line):
                 let mark = variables.count
                 let value = try evaluate(pipe, dot: dot, line: line)
-                if value.isTrue { try run(body, dot: value) } else { try run(otherwise, dot: dot) }
+                let flow = value.isTrue ? try run(body, dot: value) : try run(otherwise, dot: dot)
                 variables.removeLast(variables.count - mark)
+                if flow != .normal { return flow }
             case .rangeNode(let pipe, let body, let otherwise, let line):
                 try range(pipe, body: body, otherwise: otherwise, dot: dot, line: line)
             }
         }
+        return .normal
     }
 
     mutating func range(_ pipe: GoTemplatePipeline, body: [GoTemplateNode], otherwise: [GoTemplateNode],
@@ -75,8 +100,9 @@ struct GoTemplateExecutor {
             case 2: variables.append((pipe.declarations[0], key)); variables.append((pipe.declarations[1], element))
             default: break
             }
-            try run(body, dot: element)
+            let flow = try run(body, dot: element)
             variables.removeLast(variables.count - inner)
+            if flow == .breakLoop { break }
         }
         variables.removeLast(variables.count - mark)
     }

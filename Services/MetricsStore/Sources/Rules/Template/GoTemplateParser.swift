@@ -1,12 +1,21 @@
-/// The parse tree of a Go `text/template`: text, actions and the `if` / `range` /
-/// `with` control structures. `define`, `template` and `block` are not supported;
-/// alert templates in practice do not use them.
+/// The parse tree of a Go `text/template`: text, actions, the `if` / `range` / `with`
+/// control structures with `break` / `continue`, and `template` calls of templates
+/// named by `define` or `block`.
 indirect enum GoTemplateNode {
     case text(String)
     case action(GoTemplatePipeline, line: Int)
     case ifNode(GoTemplatePipeline, then: [GoTemplateNode], otherwise: [GoTemplateNode], line: Int)
     case rangeNode(GoTemplatePipeline, body: [GoTemplateNode], otherwise: [GoTemplateNode], line: Int)
     case withNode(GoTemplatePipeline, body: [GoTemplateNode], otherwise: [GoTemplateNode], line: Int)
+    case templateCall(name: String, GoTemplatePipeline?, line: Int)
+    case breakLoop
+    case continueLoop
+}
+
+/// A parsed template: its body and the templates it defines.
+struct GoTemplate {
+    var root: [GoTemplateNode]
+    var definitions: [String: [GoTemplateNode]]
 }
 
 /// `$x := cmd | cmd arg`.
@@ -55,6 +64,9 @@ struct GoTemplateParser {
     var index = 0
     /// Variables in scope, innermost last; `$` is always defined.
     var scopes: [[String]] = [["$"]]
+    var definitions: [String: [GoTemplateNode]] = [:]
+    /// How many `range`s enclose the current position (for `break` / `continue`).
+    var rangeDepth = 0
 
     func error(_ message: String, line: Int? = nil) -> GoTemplateError {
         GoTemplateError(message: "template: \(name):\(line ?? current.line): \(message)")
@@ -67,11 +79,11 @@ struct GoTemplateParser {
         return token
     }
 
-    static func parse(_ text: String, name: String, functions: Set<String>) throws(GoTemplateError) -> [GoTemplateNode] {
+    static func parse(_ text: String, name: String, functions: Set<String>) throws(GoTemplateError) -> GoTemplate {
         var parser = GoTemplateParser(name: name, functions: functions, tokens: try GoTemplateLexer.tokenize(text, name: name))
         let (nodes, terminator) = try parser.list()
         if let terminator { throw parser.error("unexpected {{\(terminator)}}") }
-        return nodes
+        return GoTemplate(root: nodes, definitions: parser.definitions)
     }
 
     /// Nodes up to EOF, `{{end}}` or `{{else}}`; returns which ended the list.
@@ -93,8 +105,29 @@ struct GoTemplateParser {
                         return (nodes, "else")
                     case "if", "range", "with":
                         nodes.append(try control(word, line: token.line))
+                    case "break", "continue":
+                        guard rangeDepth > 0 else { throw error("{{\(word)}} outside {{range}}") }
+                        try expectRightDelim(word)
+                        nodes.append(word == "break" ? .breakLoop : .continueLoop)
+                    case "define":
+                        let templateName = try templateName(word)
+                        try expectRightDelim(word)
+                        definitions[templateName] = try definitionBody()
+                    case "block":
+                        let templateName = try templateName(word)
+                        let pipe = try pipeline(context: word, end: .rightDelim)
+                        definitions[templateName] = try definitionBody()
+                        nodes.append(.templateCall(name: templateName, pipe, line: token.line))
+                    case "template":
+                        let templateName = try templateName(word)
+                        if case .rightDelim = current.kind {
+                            _ = next()
+                            nodes.append(.templateCall(name: templateName, nil, line: token.line))
+                        } else {
+                            nodes.append(.templateCall(name: templateName, try pipeline(context: word, end: .rightDelim), line: token.line))
+                        }
                     default:
-                        throw error("{{\(word)}} is not supported in alert templates")
+                        throw error("unexpected <\(word)> in command")
                     }
                 } else {
                     let pipe = try pipeline(context: "command", end: .rightDelim)
@@ -105,6 +138,21 @@ struct GoTemplateParser {
         }
     }
 
+    mutating func templateName(_ context: String) throws(GoTemplateError) -> String {
+        guard case .string(let name) = next().kind else { throw error("unexpected token in \(context) clause") }
+        return name
+    }
+
+    /// The body of `define` or `block` up to its `{{end}}`, with its own variables.
+    mutating func definitionBody() throws(GoTemplateError) -> [GoTemplateNode] {
+        let saved = scopes
+        scopes = [["$"]]
+        defer { scopes = saved }
+        let (body, terminator) = try list()
+        guard terminator == "end" else { throw error(terminator == nil ? "unexpected EOF" : "unexpected {{\(terminator!)}}") }
+        return body
+    }
+
     mutating func expectRightDelim(_ context: String) throws(GoTemplateError) {
         guard case .rightDelim = next().kind else { throw error("unexpected token in \(context)") }
     }
@@ -113,7 +161,9 @@ struct GoTemplateParser {
         scopes.append([])
         defer { scopes.removeLast() }
         let pipe = try pipeline(context: word, end: .rightDelim, allowsTwoVariables: word == "range")
+        if word == "range" { rangeDepth += 1 }
         let (body, bodyTerminator) = try list()
+        if word == "range" { rangeDepth -= 1 }
         var terminator = bodyTerminator
         var otherwise: [GoTemplateNode] = []
         if terminator == "else" {
