@@ -143,6 +143,62 @@ final class NotifierTests: XCTestCase {
         XCTAssertEqual(listed.compactMap { ($0["labels"] as? [String: String])?["alertname"] }, ["VigilFiring"])
     }
 
+    func testRuleManagerAlertsReachAlertmanagerThroughTheNotifierLoop() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.alertmanagerBinary) else {
+            throw XCTSkip("Alertmanager is not installed at \(Self.alertmanagerBinary) (Debian package prometheus-alertmanager; scripts/install-test-deps.sh)")
+        }
+        let alertmanager = try RealAlertmanager.start(binary: Self.alertmanagerBinary)
+        defer { alertmanager.stop() }
+        try await alertmanager.waitUntilReady()
+
+        let notifier = Notifier()
+        await notifier.apply(AlertingConfig(alertmanagers: [AlertmanagerConfig(targets: ["127.0.0.1:\(alertmanager.port)"])]),
+                             externalLabels: ["cluster": "test"])
+        let loop = Task { await notifier.run() }
+        let querier = CannedRuleQuerier()
+        // Evaluations two and one minutes ago, so the resolution's endsAt is in the past.
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let manager = RuleManager(querier: querier, appender: RecordingAppender(), sender: notifier, clock: ManualRuleClock(now: now))
+        await manager.update(ruleFiles: [], options: RuleManager.Options())
+        await manager.update(ruleFiles: [try RuleFile.parsing("""
+        groups:
+          - name: disks
+            rules:
+              - alert: DiskAlmostFull
+                expr: disk_free_ratio < 0.1
+                labels: {severity: page}
+                annotations:
+                  summary: "{{ $labels.instance }} has {{ $value | humanizePercentage }} free"
+        """)], options: RuleManager.Options())
+        querier.answer("disk_free_ratio < 0.1", [(["__name__": "disk_free_ratio", "instance": "db1"], 0.05)])
+        await manager.evaluate(groupKey: "/rules/test.yml;disks", at: now - 120_000)
+
+        var alerts: [[String: Any]] = []
+        for _ in 0..<50 {
+            alerts = try await alertmanager.alerts()
+            if !alerts.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertEqual(alerts.count, 1)
+        XCTAssertEqual(alerts.first?["labels"] as? [String: String],
+                       ["alertname": "DiskAlmostFull", "instance": "db1", "severity": "page", "cluster": "test"])
+        XCTAssertEqual(alerts.first?["annotations"] as? [String: String], ["summary": "db1 has 5% free"])
+        XCTAssertEqual(alerts.first?["generatorURL"] as? String, "http://localhost:9090/graph?g0.expr=disk_free_ratio+%3C+0.1&g0.tab=1")
+
+        querier.answer("disk_free_ratio < 0.1", [])
+        await manager.evaluate(groupKey: "/rules/test.yml;disks", at: now - 60_000)
+        for _ in 0..<50 {
+            alerts = try await alertmanager.alerts()
+            if alerts.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertTrue(alerts.isEmpty, "the resolution reached Alertmanager: \(alerts)")
+        await notifier.shutdown()
+        await loop.value
+        let counters = await notifier.counters
+        XCTAssertEqual(counters, Notifier.Counters(dropped: 0, sent: 2, errors: 0))
+    }
+
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }

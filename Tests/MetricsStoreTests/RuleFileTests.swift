@@ -56,7 +56,7 @@ final class RuleFileTests: XCTestCase {
               - record: a:b
                 alert: AB
                 expr: up
-        """, "group \"g\", rule 1, \"AB\": only one of 'record' and 'alert' must be set"),
+        """, "4:17: 5:16: group \"g\", rule 1, \"AB\": only one of 'record' and 'alert' must be set"),
         ("bad-record-name", """
         groups:
           - name: g

@@ -77,6 +77,9 @@ public struct RuleFileError: Error, Sendable, Equatable, CustomStringConvertible
     /// Where in the file, when known (1-based, as YAML parsers count).
     public var line: Int?
     public var column: Int?
+    /// A second position, for problems between two keys (`record` and `alert`).
+    public var alternateLine: Int?
+    public var alternateColumn: Int?
     /// The group and 1-based rule index, for problems inside a rule.
     public var group: String?
     public var ruleIndex: Int?
@@ -97,6 +100,7 @@ public struct RuleFileError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String {
         var text = "\(file): "
         if let line, let column { text += "\(line):\(column): " }
+        if let alternateLine, let alternateColumn { text += "\(alternateLine):\(alternateColumn): " }
         if let group, let ruleIndex {
             text += "group \"\(group)\", rule \(ruleIndex), \"\(ruleName ?? "")\": "
         }

@@ -172,7 +172,11 @@ public enum RuleFileParser {
             }
             let recordNode = fields["record"] ?? fields["alert"] ?? node
 
-            if !record.isEmpty && !alert.isEmpty { problem(recordNode, "only one of 'record' and 'alert' must be set", &self) }
+            if !record.isEmpty && !alert.isEmpty {
+                problem(fields["record"], "only one of 'record' and 'alert' must be set", &self)
+                errors[errors.count - 1].alternateLine = fields["alert"]?.mark?.line
+                errors[errors.count - 1].alternateColumn = fields["alert"]?.mark?.column
+            }
             if record.isEmpty && alert.isEmpty { problem(node, "one of 'record' or 'alert' must be set", &self) }
             var expr: PromQLExpr?
             if exprText.isEmpty {

@@ -80,6 +80,9 @@ public actor RuleManager {
                 nextOrder.append(group.key)
             }
         }
+        // Prometheus waits two intervals before marking a removed group's series stale,
+        // so that a rule moved to another group writes first; here they are marked at
+        // once, which at worst shows a moved rule's series with one interval's gap.
         var removedSeries: [Labels] = []
         for (key, old) in groups where next[key] == nil {
             stopLoop(key)
