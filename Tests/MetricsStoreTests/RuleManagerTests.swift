@@ -273,6 +273,24 @@ final class RuleManagerTests: XCTestCase {
         XCTAssertEqual(alerts.map(\.value), ["7.5e+00", "2e+00"])
     }
 
+    func testAnnotationQueriesAreAnsweredByTheRuleQuerierAtEvaluationTime() async throws {
+        let m = try await manager("""
+        groups:
+          - name: g
+            rules:
+              - alert: MemoryLow
+                expr: mem_free < 100
+                annotations:
+                  summary: >-
+                    {{ with printf "mem_total{instance='%s'}" $labels.instance | query }}{{ . | first | value | humanize1024 }}B total{{ end }}
+        """)
+        querier.answer("mem_free < 100", [(["__name__": "mem_free", "instance": "h1"], 50)])
+        querier.answer("mem_total{instance='h1'}", [(["__name__": "mem_total", "instance": "h1"], 8 * 1024 * 1024 * 1024)])
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0)
+        await withAlerts(m) { XCTAssertEqual($0.first?.annotations["summary"], "8GiB total") }
+        XCTAssertTrue(querier.asked.contains { $0.expr.hasPrefix("mem_total") && $0.time == t0 })
+    }
+
     func testAlertLabelsCollidingAfterTemplatesFailTheRule() async throws {
         let m = try await manager("""
         groups:

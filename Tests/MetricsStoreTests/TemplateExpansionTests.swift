@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 
 @testable import MetricsStore
@@ -169,6 +170,41 @@ final class TemplateExpansionTests: XCTestCase {
         assertFails("{{ template \"missing\" }}", "no such template \"missing\"")
     }
 
+    /// `query` runs through the expander's query function at the evaluation time; the
+    /// expected outputs follow template_test.go's query cases.
+    func testQueryAndItsHelpers() async {
+        let asked = QueryLog()
+        let query: AlertTemplate.Query = { expr, time in
+            asked.add(expr, time)
+            switch expr {
+            case "metric{instance='a'}": return [(["__name__": "metric", "instance": "a"], 11)]
+            case "metric": return [(["instance": "b"], 21), (["instance": "a"], 11)]
+            case "1.5": return [([:], 1.5)]
+            case "missing": return []
+            default: throw CannedRuleQuerier.Failure(description: "1:1: parse error: unexpected character")
+            }
+        }
+        func run(_ text: String, labels: [String: String] = [:]) async -> String {
+            await AlertTemplate.expand(text, alertName: "Q", data: AlertTemplateData(labels: labels, value: 0), time: 42_000, query: query)
+        }
+        let first = await run(#"{{ query "metric{instance='a'}" | first | value }}"#)
+        XCTAssertEqual(first, "11")
+        let scalar = await run(#"{{ query "1.5" | first | value }}"#)
+        XCTAssertEqual(scalar, "1.5")
+        let label = await run(#"{{ query "metric{instance='a'}" | first | label "instance" }}"#)
+        XCTAssertEqual(label, "a")
+        let sorted = await run(#"{{ range query "metric" | sortByLabel "instance" }}{{ .Labels.instance }}:{{ .Value }}: {{ end }}"#)
+        XCTAssertEqual(sorted, "a:11: b:21: ")
+        let dynamic = await run(#"{{ with printf "metric{instance='%s'}" $labels.instance | query }}{{ . | first | value | humanize }}{{ end }}"#, labels: ["instance": "a"])
+        XCTAssertEqual(dynamic, "11")
+        let empty = await run(#"{{ query "missing" | first }}"#)
+        XCTAssertTrue(empty.contains("first() called on vector with no elements"), empty)
+        let failing = await run(#"{{ query "bad(" }}"#)
+        XCTAssertTrue(failing.hasPrefix("<error expanding template: ") && failing.contains("parse error"), failing)
+        XCTAssertTrue(asked.all.allSatisfy { $0.1 == 42_000 })
+        XCTAssertEqual(asked.all.filter { $0.0 == "metric" }.count, 1, "each query runs once per expansion")
+    }
+
     func testParseErrorsAreWordedLikeGo() {
         XCTAssertEqual(AlertTemplate.syntaxError("{{ $labels.instance", alertName: "A"), "template: __alert_A:1: unclosed action")
         XCTAssertEqual(AlertTemplate.syntaxError("{{ humanise $value }}", alertName: "A"), "template: __alert_A:1: function \"humanise\" not defined")
@@ -183,4 +219,11 @@ final class TemplateExpansionTests: XCTestCase {
         XCTAssertTrue(out.hasPrefix("<error expanding template: template: __alert_A:1: executing \"__alert_A\""), out)
         XCTAssertTrue(out.contains("error calling humanize"), out)
     }
+}
+
+/// The queries a template ran, in order.
+final class QueryLog: Sendable {
+    private let entries = Mutex<[(String, Int64)]>([])
+    func add(_ expr: String, _ time: Int64) { entries.withLock { $0.append((expr, time)) } }
+    var all: [(String, Int64)] { entries.withLock { $0 } }
 }

@@ -44,25 +44,15 @@ final class AlertingRule {
         return active.values.map(\.state).max() ?? .inactive
     }
 
-    /// Advances every alert's state for one evaluation at `time` and returns the
-    /// ALERTS and ALERTS_FOR_STATE samples to write (at `time - queryOffset`).
-    func evaluate(result: [(labels: Labels, value: Double)], at time: Int64, limit: Int) throws(RuleEvaluationError) -> [(Labels, Double)] {
-        var current: [Labels: Alert] = [:]
-        for sample in result {
-            var sampleLabels = sample.labels.dictionary
-            let data = AlertTemplateData(labels: sampleLabels, externalLabels: externalLabels,
-                                         externalURL: externalURL, value: sample.value)
-            let expand = { (text: String) in AlertTemplate.expand(text, alertName: self.name, data: data, time: time) }
-            sampleLabels[Labels.metricName] = nil
-            for (key, value) in labels { sampleLabels[key] = expand(value) }
-            sampleLabels["alertname"] = name
-            let alertLabels = Labels(sampleLabels.filter { !$0.value.isEmpty })
-            let alertAnnotations = Labels(annotations.mapValues(expand))
-            guard current[alertLabels] == nil else { throw RuleEvaluationError.duplicateAlertLabels }
-            current[alertLabels] = Alert(state: .pending, labels: alertLabels, annotations: alertAnnotations,
-                                         value: sample.value, activeAt: time)
-        }
+    /// What expanding the rule's templates needs, as a value that can leave the manager.
+    var templates: AlertTemplates {
+        AlertTemplates(name: name, labels: labels, annotations: annotations, externalLabels: externalLabels, externalURL: externalURL)
+    }
 
+    /// Advances every alert's state for one evaluation at `time`, given the alerts
+    /// the expression returned (`AlertTemplates.alerts`), and returns the ALERTS and
+    /// ALERTS_FOR_STATE samples to write.
+    func evaluate(current: [Labels: Alert], at time: Int64, limit: Int) throws(RuleEvaluationError) -> [(Labels, Double)] {
         for (key, alert) in current {
             if var existing = active[key], existing.state != .inactive {
                 existing.value = alert.value
@@ -152,5 +142,39 @@ final class AlertingRule {
             sent.append(alert)
         }
         return sent
+    }
+}
+
+/// An alerting rule's labels and annotations with what their templates see; turns one
+/// evaluation's query result into new (pending) alerts keyed by their label sets.
+struct AlertTemplates: Sendable {
+    var name: String
+    var labels: [String: String]
+    var annotations: [String: String]
+    var externalLabels: [String: String]
+    var externalURL: String
+
+    func alerts(for result: [(labels: Labels, value: Double)], at time: Int64,
+                query: AlertTemplate.Query?) async throws(RuleEvaluationError) -> [Labels: Alert] {
+        var current: [Labels: Alert] = [:]
+        for sample in result {
+            var alertLabels = sample.labels.dictionary
+            let data = AlertTemplateData(labels: alertLabels, externalLabels: externalLabels,
+                                         externalURL: externalURL, value: sample.value)
+            alertLabels[Labels.metricName] = nil
+            for (key, value) in labels {
+                alertLabels[key] = await AlertTemplate.expand(value, alertName: name, data: data, time: time, query: query)
+            }
+            alertLabels["alertname"] = name
+            var alertAnnotations: [String: String] = [:]
+            for (key, value) in annotations {
+                alertAnnotations[key] = await AlertTemplate.expand(value, alertName: name, data: data, time: time, query: query)
+            }
+            let key = Labels(alertLabels.filter { !$0.value.isEmpty })
+            guard current[key] == nil else { throw RuleEvaluationError.duplicateAlertLabels }
+            current[key] = Alert(state: .pending, labels: key, annotations: Labels(alertAnnotations),
+                                 value: sample.value, activeAt: time)
+        }
+        return current
     }
 }

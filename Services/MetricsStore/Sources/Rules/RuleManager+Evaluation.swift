@@ -20,7 +20,8 @@ extension RuleManager {
                     output = try recording.output(for: result, limit: group.limit)
                 case .alerting(let alerting):
                     alerting.status.lastEvaluation = status.lastEvaluation
-                    output = try alerting.evaluate(result: result, at: time, limit: group.limit)
+                    let current = try await alerting.templates.alerts(for: result, at: time, query: templateQuery)
+                    output = try alerting.evaluate(current: current, at: time, limit: group.limit)
                     await send(alerting.alertsToSend(at: time, resendDelay: options.resendDelay, interval: group.interval), of: alerting)
                 }
                 status.health = .ok
@@ -44,6 +45,11 @@ extension RuleManager {
             group.staleSeries = []
         }
         group.evaluationTime = Self.seconds(ContinuousClock.now - groupStart)
+    }
+
+    /// `query "…"` in alert templates, answered by the rule querier.
+    var templateQuery: AlertTemplate.Query {
+        { [querier] expr, time in try await querier.instantVector(try PromQLParser.parse(expr), at: time) }
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -7,7 +7,13 @@ struct GoTemplateFunction: Sendable {
 
 struct GoTemplateFunctionError: Error {
     var message: String
-    init(_ message: String) { self.message = message }
+    /// Set by `query` when it needs a result it has not been given yet (see
+    /// `AlertTemplate.expand`, which runs the query and executes the template again).
+    var missingQuery: String?
+    init(_ message: String, missingQuery: String? = nil) {
+        self.message = message
+        self.missingQuery = missingQuery
+    }
 }
 
 /// Runs a parsed template against data, with Go's scoping of variables (a variable
@@ -142,7 +148,9 @@ struct GoTemplateExecutor {
         do {
             return try function.call(arguments)
         } catch {
-            throw failure(line, at, "error calling \(functionName): \(error.message)")
+            var wrapped = failure(line, at, "error calling \(functionName): \(error.message)")
+            wrapped.missingQuery = error.missingQuery
+            throw wrapped
         }
     }
 

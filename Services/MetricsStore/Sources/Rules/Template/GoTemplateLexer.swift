@@ -294,6 +294,8 @@ struct GoTemplateLexer {
 /// A template that does not parse or could not be executed, worded as Go's text/template.
 public struct GoTemplateError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
+    /// The query a `query` call is waiting for, when that is why execution stopped.
+    var missingQuery: String?
     public init(message: String) { self.message = message }
     public var description: String { message }
 }

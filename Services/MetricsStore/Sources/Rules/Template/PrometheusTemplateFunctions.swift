@@ -4,12 +4,18 @@ import VigilService
 /// The functions Prometheus adds to alert templates (template/template.go and
 /// prometheus/common's helpers): humanize*, title, toUpper, toLower, reReplaceAll,
 /// match, stripPort, stripDomain, graphLink, tableLink, parseDuration, now, pathPrefix,
-/// externalURL, safeHtml. `query` and its helpers parse but fail when executed: the
-/// template expander has no query engine yet.
+/// externalURL, safeHtml, and `query` with first, label, value, strvalue and sortByLabel.
+/// `args`, `tmpl`, `toTime`, `toDuration` and `safeUrl` parse but fail when executed.
 enum PrometheusTemplateFunctions {
     typealias Failure = GoTemplateFunctionError
 
-    static func functions(time: Int64, externalURL: String) -> [String: GoTemplateFunction] {
+    /// What a `query` call returned, or why it failed.
+    enum QueryAnswer: Sendable {
+        case vector([(labels: Labels, value: Double)])
+        case failure(String)
+    }
+
+    static func functions(time: Int64, externalURL: String, answers: [String: QueryAnswer] = [:]) -> [String: GoTemplateFunction] {
         var table: [String: GoTemplateFunction] = [
             "humanize": one { v throws(Failure) in .string(humanize(try toFloat(v))) },
             "humanize1024": one { v throws(Failure) in .string(humanize1024(try toFloat(v))) },
@@ -41,12 +47,57 @@ enum PrometheusTemplateFunctions {
             "externalURL": GoTemplateFunction(arity: 0) { _ in .string(externalURL) },
             "pathPrefix": GoTemplateFunction(arity: 0) { _ in .string(URL(string: externalURL)?.path ?? "") },
         ]
-        for name in ["query", "first", "label", "value", "strvalue", "sortByLabel", "args", "tmpl", "toTime", "toDuration", "safeUrl"] {
+        table["query"] = one { v throws(Failure) in
+            switch answers[v.printed] {
+            case .vector(let vector)?: return .list(vector.map(sample))
+            case .failure(let message)?: throw Failure(message)
+            case nil: throw Failure("query \(v.printed) has not been run", missingQuery: v.printed)
+            }
+        }
+        table["first"] = one { v throws(Failure) in
+            guard case .list(let samples) = v else { throw Failure("wrong type for value; expected template.queryResult; got \(v.typeName)") }
+            guard let first = samples.first else { throw Failure("first() called on vector with no elements") }
+            return first
+        }
+        table["label"] = GoTemplateFunction(arity: 2) { args throws(Failure) in
+            guard case .record(_, let fields) = args[1], case .map(let labels)? = fields["Labels"] else {
+                throw Failure("wrong type for value; expected *template.sample; got \(args[1].typeName)")
+            }
+            return .string(labels[args[0].printed] ?? "")
+        }
+        table["value"] = one { v throws(Failure) in
+            guard case .record(_, let fields) = v, let value = fields["Value"] else {
+                throw Failure("wrong type for value; expected *template.sample; got \(v.typeName)")
+            }
+            return value
+        }
+        table["strvalue"] = one { v throws(Failure) in
+            guard case .record(_, let fields) = v, case .map(let labels)? = fields["Labels"] else {
+                throw Failure("wrong type for value; expected *template.sample; got \(v.typeName)")
+            }
+            return .string(labels["__value__"] ?? "")
+        }
+        table["sortByLabel"] = GoTemplateFunction(arity: 2) { args throws(Failure) in
+            guard case .list(let samples) = args[1] else { throw Failure("wrong type for value; expected template.queryResult; got \(args[1].typeName)") }
+            let name = args[0].printed
+            func label(_ s: GoTemplateValue) -> String {
+                if case .record(_, let fields) = s, case .map(let labels)? = fields["Labels"] { return labels[name] ?? "" }
+                return ""
+            }
+            // Stable, as Go's sort.Stable.
+            return .list(samples.enumerated().sorted { (label($0.element), $0.offset) < (label($1.element), $1.offset) }.map(\.element))
+        }
+        for name in ["args", "tmpl", "toTime", "toDuration", "safeUrl"] {
             table[name] = GoTemplateFunction(arity: nil) { _ throws(Failure) in
                 throw Failure("\(name) is not supported by metrics-store's template expander")
             }
         }
         return table
+    }
+
+    /// A query result element as Prometheus's templates see it (`*template.sample`).
+    static func sample(_ element: (labels: Labels, value: Double)) -> GoTemplateValue {
+        .record(typeName: "*template.sample", fields: ["Labels": .map(element.labels.dictionary), "Value": .float(element.value)])
     }
 
     static func one(_ body: @escaping @Sendable (GoTemplateValue) throws(Failure) -> GoTemplateValue) -> GoTemplateFunction {
