@@ -92,6 +92,13 @@ final class RulesAPITests: XCTestCase {
         XCTAssertEqual(try names([("rule_name[]", "other:vector"), ("rule_name[]", "InstanceDown")]), ["InstanceDown", "other:vector"])
         XCTAssertEqual(try names([("rule_group[]", "other")]), ["other:vector"])
         XCTAssertEqual(try names([("file[]", "/nowhere.yml")]), [])
+        XCTAssertEqual(try names([("match[]", "{severity=\"page\"}")]), ["InstanceDown"])
+        XCTAssertEqual(try names([("match[]", "{severity=~\"x.*\"}"), ("match[]", "{severity=~\"p.*\"}")]), ["InstanceDown"])
+        XCTAssertEqual(try names([("match[]", "{team=\"db\"}")]), [])
+        XCTAssertThrowsError(try RulesAPI.RulesQuery.parse([("match[]", "{severity=")]))
+        XCTAssertThrowsError(try RulesAPI.RulesQuery.parse([("match[]", "{severity=\"\"}")])) { error in
+            XCTAssertEqual("\(error)", "1:1: parse error: vector selector must contain at least one non-empty matcher")
+        }
         XCTAssertThrowsError(try RulesAPI.RulesQuery.parse([("type", "bogus")])) { error in
             XCTAssertEqual((error as? RulesAPIError)?.message, "invalid parameter \"type\": not supported value \"bogus\"")
         }

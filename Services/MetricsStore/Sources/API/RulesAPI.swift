@@ -13,6 +13,8 @@ public enum RulesAPI {
         public var ruleGroups: Set<String> = []
         public var files: Set<String> = []
         public var excludeAlerts = false
+        /// `match[]`: a rule is kept when its labels satisfy every matcher of any set.
+        public var matcherSets: [[LabelMatcher]] = []
 
         public init(type: RuleType? = nil, ruleNames: Set<String> = [], ruleGroups: Set<String> = [],
                     files: Set<String> = [], excludeAlerts: Bool = false) {
@@ -23,14 +25,21 @@ public enum RulesAPI {
             self.excludeAlerts = excludeAlerts
         }
 
-        /// Reads `type`, `rule_name[]`, `rule_group[]`, `file[]` and `exclude_alerts`;
-        /// the error text is Prometheus's.
+        /// Reads `type`, `rule_name[]`, `rule_group[]`, `file[]`, `match[]` and
+        /// `exclude_alerts`; the error text is Prometheus's.
         public static func parse(_ parameters: [(String, String)]) throws(RulesAPIError) -> RulesQuery {
             var query = RulesQuery()
             let all = { (name: String) in Set(parameters.filter { $0.0 == name }.map(\.1)) }
             query.ruleNames = all("rule_name[]")
             query.ruleGroups = all("rule_group[]")
             query.files = all("file[]")
+            for selector in parameters.filter({ $0.0 == "match[]" }).map(\.1) {
+                do throws(SeriesSelector.ParseError) {
+                    query.matcherSets.append(try SeriesSelector.parse(selector))
+                } catch {
+                    throw RulesAPIError(error.description)
+                }
+            }
             let type = (parameters.first { $0.0 == "type" }?.1 ?? "").lowercased()
             if !type.isEmpty {
                 guard let parsed = RuleType(rawValue: type) else {
@@ -57,6 +66,9 @@ public enum RulesAPI {
             var rules: [RuleJSON] = []
             for rule in group.rules {
                 if !query.ruleNames.isEmpty, !query.ruleNames.contains(rule.name) { continue }
+                if !query.matcherSets.isEmpty, !query.matcherSets.contains(where: { set in
+                    set.allSatisfy { $0.matches(rule.labels[$0.name] ?? "") }
+                }) { continue }
                 switch rule.kind {
                 case .recording:
                     guard query.type != .alert else { continue }
