@@ -44,7 +44,8 @@ final class TemplateExpansionTests: XCTestCase {
         let labels = ["instance": "host:9100", "job": "node"]
         XCTAssertEqual(expand("{{ $labels.instance }} of {{ .Labels.job }}", labels: labels), "host:9100 of node")
         XCTAssertEqual(expand("{{ $externalLabels.cluster }}", externalLabels: ["cluster": "eu1"]), "eu1")
-        XCTAssertEqual(expand("{{ $labels.missing }}", labels: labels), "<no value>")
+        // Prometheus expands with missingkey=zero.
+        XCTAssertEqual(expand("{{ $labels.missing }}|{{ .Labels.missing }}", labels: labels), "|")
         XCTAssertEqual(expand("{{ $value }}/{{ .Value }}", value: 0.5), "0.5/0.5")
         XCTAssertEqual(expand("{{ $externalURL }}"), "http://testhost:9090/path/prefix")
     }

@@ -183,7 +183,8 @@ struct GoTemplateExecutor {
         var value = start
         for field in fields {
             switch value {
-            case .map(let map): value = map[field].map { .string($0) } ?? .missing
+            // Prometheus executes with missingkey=zero: a missing label reads as "".
+            case .map(let map): value = .string(map[field] ?? "")
             case .record(let typeName, let record):
                 guard let next = record[field] else { throw failure(line, at, "can't evaluate field \(field) in type \(typeName)") }
                 value = next

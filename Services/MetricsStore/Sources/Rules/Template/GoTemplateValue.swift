@@ -6,7 +6,7 @@ indirect enum GoTemplateValue: Equatable {
     case float(Double)
     case int(Int64)
     case bool(Bool)
-    /// `map[string]string`: a missing key reads as `<no value>`.
+    /// `map[string]string`: a missing key reads as "" (Prometheus's missingkey=zero).
     case map([String: String])
     /// A struct: a missing field is an execution error.
     case record(typeName: String, fields: [String: GoTemplateValue])
