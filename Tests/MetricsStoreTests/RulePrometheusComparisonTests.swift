@@ -102,9 +102,14 @@ final class RulePrometheusComparisonTests: XCTestCase {
         var options = RuleManager.Options()
         options.externalLabels = ["cluster": "eu1"]
         options.externalURL = "http://prom.test:9090/sub"
-        let manager = RuleManager(querier: querier, appender: RecordingAppender(), clock: ManualRuleClock(now: 1_700_000_000_000))
+        let appender = RecordingAppender()
+        let manager = RuleManager(querier: querier, appender: appender, clock: ManualRuleClock(now: 1_700_000_000_000))
         try await manager.update(files: [rulesPath], options: options)
+        // As Prometheus: evaluate, restore `for` state after the second evaluation, go on.
         await manager.evaluate(groupKey: rulesPath + ";compare", at: 1_700_000_000_000)
+        await manager.evaluate(groupKey: rulesPath + ";compare", at: 1_700_000_001_000)
+        await manager.restoreForState(groupKey: rulesPath + ";compare", at: 1_700_000_001_000)
+        await manager.evaluate(groupKey: rulesPath + ";compare", at: 1_700_000_002_000)
         let ours = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RulesAPI.alerts(await manager.snapshot()))) as? [String: Any]
         let ourAlerts = try XCTUnwrap(ours?["alerts"] as? [[String: Any]])
 
@@ -123,6 +128,22 @@ final class RulePrometheusComparisonTests: XCTestCase {
                 XCTAssertEqual(ourAnnotations[key], upstreamAnnotations[key], "\(name).\(key)")
             }
             XCTAssertEqual(Set(alert.keys), Set(upstream.keys), name)
+        }
+
+        // The series written: ALERTS, ALERTS_FOR_STATE and the recorded series carry
+        // the same label sets as Prometheus's.
+        for metric in ["ALERTS", "ALERTS_FOR_STATE", "compare:one"] {
+            var upstreamSeries = Set<[String: String]>()
+            for _ in 0..<50 {
+                let data = try await Self.get("http://127.0.0.1:\(port)/sub/api/v1/query?query=\(metric)")
+                let result = ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["data"] as? [String: Any])?["result"] as? [[String: Any]]
+                upstreamSeries = Set((result ?? []).compactMap { $0["metric"] as? [String: String] })
+                if !upstreamSeries.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let ourSeries = Set(appender.samples(named: metric).map(\.labels.dictionary))
+            XCTAssertEqual(ourSeries, upstreamSeries, metric)
+            XCTAssertFalse(ourSeries.isEmpty, metric)
         }
 
         // The shapes of /api/v1/rules: the same keys for the group and for each kind of rule.
