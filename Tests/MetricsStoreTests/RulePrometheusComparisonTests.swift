@@ -1,8 +1,12 @@
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
 import XCTest
 
 @testable import MetricsStore
+import VigilService
 
 /// Differential test against the real Prometheus (Debian's 2.42): the same rule file is
 /// evaluated by Prometheus and by metrics-store's rule manager (whose querier answers
@@ -133,15 +137,16 @@ final class RulePrometheusComparisonTests: XCTestCase {
         // The series written: ALERTS, ALERTS_FOR_STATE and the recorded series carry
         // the same label sets as Prometheus's.
         for metric in ["ALERTS", "ALERTS_FOR_STATE", "compare:one"] {
+            // Prometheus may be mid-evaluation when asked: wait for every rule's output.
+            let ourSeries = Set(appender.samples(named: metric).map(\.labels.dictionary))
             var upstreamSeries = Set<[String: String]>()
             for _ in 0..<50 {
                 let data = try await Self.get("http://127.0.0.1:\(port)/sub/api/v1/query?query=\(metric)")
                 let result = ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["data"] as? [String: Any])?["result"] as? [[String: Any]]
                 upstreamSeries = Set((result ?? []).compactMap { $0["metric"] as? [String: String] })
-                if !upstreamSeries.isEmpty { break }
+                if upstreamSeries.count >= ourSeries.count { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            let ourSeries = Set(appender.samples(named: metric).map(\.labels.dictionary))
             XCTAssertEqual(ourSeries, upstreamSeries, metric)
             XCTAssertFalse(ourSeries.isEmpty, metric)
         }
@@ -173,10 +178,133 @@ final class RulePrometheusComparisonTests: XCTestCase {
         }
     }
 
+    /// What Prometheus POSTs to an Alertmanager, next to what the notifier POSTs for the
+    /// same alert: the same path, content type, keys, labels and generator URL.
+    func testNotificationsMatchWhatPrometheusSends() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.prometheusBinary) else {
+            throw XCTSkip("Prometheus is not installed at \(Self.prometheusBinary) (Debian package prometheus; scripts/install-test-deps.sh)")
+        }
+        let received = ReceivedPosts()
+        let router = Router()
+        router.post("/am/api/v2/alerts") { request, _ -> HTTPResponse.Status in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let alerts = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [[String: Any]] ?? []
+            let from = request.headers[.userAgent]?.hasPrefix("Prometheus") == true ? "prometheus" : "vigil"
+            received.add(from, contentType: request.headers[.contentType] ?? "", alerts: alerts)
+            return .ok
+        }
+        try await Application(router: router).test(.live) { client in
+            let amPort = try XCTUnwrap(client.port)
+            let directory = try RuleFileTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let rules = """
+            groups:
+              - name: notify
+                interval: 1s
+                rules:
+                  - alert: Notify
+                    expr: label_replace(vector(3), "instance", "x:1", "", "")
+                    labels: {severity: page}
+                    annotations: {summary: "{{ $labels.instance }} at {{ $value }}"}
+            """
+            let rulesPath = directory.appendingPathComponent("rules.yml").path
+            try rules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
+            try """
+            global:
+              evaluation_interval: 1s
+              external_labels: {cluster: eu1, severity: ignored}
+            rule_files: [rules.yml]
+            alerting:
+              alertmanagers:
+                - path_prefix: /am
+                  static_configs: [{targets: ['127.0.0.1:\(amPort)']}]
+            """.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.prometheusBinary)
+            process.arguments = ["--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
+                                 "--web.listen-address=127.0.0.1:\(try NotifierTests.freePort())", "--web.external-url=http://prom.test:9090/",
+                                 // Prometheus drops the first notification (sent before its Alertmanager
+                                 // is discovered) and resends after the delay; 1s keeps the test short.
+                                 "--rules.alert.resend-delay=1s"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            for _ in 0..<100 where received.posts(from: "prometheus").isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let upstream = try XCTUnwrap(received.posts(from: "prometheus").first, "Prometheus sent nothing")
+
+            // The same rule through metrics-store's rule manager and notifier.
+            let config = try ConfigFile.parse(PrometheusConfig.self, yaml: String(contentsOf: directory.appendingPathComponent("prometheus.yml"), encoding: .utf8))
+            let notifier = Notifier()
+            await notifier.apply(config)
+            let querier = CannedRuleQuerier()
+            querier.answer(#"label_replace(vector(3), "instance", "x:1", "", "")"#, [(["instance": "x:1"], 3)])
+            var options = RuleManager.Options()
+            options.externalURL = "http://prom.test:9090/"
+            options.resendDelay = 1_000
+            let manager = RuleManager(querier: querier, appender: RecordingAppender(), sender: notifier, clock: ManualRuleClock(now: 0))
+            await manager.update(ruleFiles: [try RuleFileParser.parse(rules, path: rulesPath)], options: options)
+            await manager.evaluate(groupKey: rulesPath + ";notify", at: 1_700_000_000_000)
+            await notifier.flush()
+            let ours = try XCTUnwrap(received.posts(from: "vigil").first)
+
+            XCTAssertEqual(ours.contentType, upstream.contentType)
+            XCTAssertEqual(ours.alerts.count, upstream.alerts.count)
+            let (a, b) = (try XCTUnwrap(ours.alerts.first), try XCTUnwrap(upstream.alerts.first))
+            XCTAssertEqual(Set(a.keys), Set(b.keys))
+            XCTAssertEqual(a["labels"] as? [String: String], b["labels"] as? [String: String])
+            XCTAssertEqual(a["annotations"] as? [String: String], b["annotations"] as? [String: String])
+            XCTAssertEqual(a["generatorURL"] as? String, b["generatorURL"] as? String)
+            // endsAt = evaluation + 4 × max(resend delay 1s, interval 1s) on both sides; the
+            // first send is at the firing evaluation, so startsAt is that evaluation too.
+            XCTAssertEqual(try Self.span(a), 4)
+            // Prometheus's delivered notification is a resend: endsAt is 4s after it was sent.
+            let upstreamEndsAt = try Self.date(b, "endsAt").timeIntervalSince(upstream.receivedAt)
+            XCTAssertEqual(upstreamEndsAt, 4, accuracy: 1)
+        }
+    }
+
+    static func span(_ alert: [String: Any]) throws -> Double {
+        try date(alert, "endsAt").timeIntervalSince(date(alert, "startsAt"))
+    }
+
+    static func date(_ alert: [String: Any], _ key: String) throws -> Date {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        // Go writes up to nanoseconds; keep milliseconds for the formatter.
+        var text = try XCTUnwrap(alert[key] as? String)
+        if let dot = text.firstIndex(of: "."), let end = text.firstIndex(where: { $0 == "Z" || $0 == "+" }) {
+            let fraction = text[text.index(after: dot)..<end].prefix(3)
+            text = String(text[..<dot]) + "." + fraction.padding(toLength: 3, withPad: "0", startingAt: 0) + String(text[end...])
+        }
+        return try XCTUnwrap(formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text), text)
+    }
+
     static func get(_ url: String) async throws -> Data {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 8 << 20)
         guard response.status == .ok else { throw CocoaError(.fileReadUnknown) }
         return Data(body.readableBytesView)
     }
+}
+
+/// Alertmanager requests received by a stand-in, by sender.
+final class ReceivedPosts: Sendable {
+    struct Post: @unchecked Sendable {
+        var from: String
+        var contentType: String
+        var alerts: [[String: Any]]
+        var receivedAt: Date
+    }
+
+    private let posts = Mutex<[Post]>([])
+    func add(_ from: String, contentType: String, alerts: [[String: Any]]) {
+        posts.withLock { $0.append(Post(from: from, contentType: contentType, alerts: alerts, receivedAt: Date())) }
+    }
+    func posts(from: String) -> [Post] { posts.withLock { $0.filter { $0.from == from } } }
 }
