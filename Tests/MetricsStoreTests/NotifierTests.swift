@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import Prometheus
 import HummingbirdTesting
 import Synchronization
 import XCTest
@@ -26,13 +27,18 @@ final class NotifierTests: XCTestCase {
     func testFullQueueDropsTheOldestAlertsAndCountsThem() async {
         var options = Notifier.Options()
         options.queueCapacity = 3
-        let notifier = Notifier(options: options)
+        let registry = PrometheusCollectorRegistry()
+        let notifier = Notifier(options: options, registry: registry)
         await notifier.send((0..<2).map { alert("A", $0) })
         await notifier.send((2..<5).map { alert("A", $0) })
         let queued = await notifier.queue.map { $0.labels["index"]! }
         XCTAssertEqual(queued, ["2", "3", "4"])
         let counters = await notifier.counters
         XCTAssertEqual(counters.dropped, 2)
+        let exposition = registry.emitToString()
+        XCTAssertTrue(exposition.contains("prometheus_notifications_dropped_total 2\n"), exposition)
+        XCTAssertTrue(exposition.contains("prometheus_notifications_queue_length 3.0\n") || exposition.contains("prometheus_notifications_queue_length 3\n"), exposition)
+        XCTAssertTrue(exposition.contains("prometheus_notifications_queue_capacity 3"), exposition)
     }
 
     func testExternalLabelsAreAddedWithoutOverridingAlertLabels() async {
@@ -67,7 +73,8 @@ final class NotifierTests: XCTestCase {
         let app = Application(router: router)
         try await app.test(.live) { client in
             let port = try XCTUnwrap(client.port)
-            let notifier = Notifier()
+            let registry = PrometheusCollectorRegistry()
+            let notifier = Notifier(registry: registry)
             await notifier.apply(AlertingConfig(alertmanagers: [
                 AlertmanagerConfig(targets: ["127.0.0.1:\(port)"], pathPrefix: "/prefix/"),
             ]), externalLabels: [:])
@@ -77,6 +84,8 @@ final class NotifierTests: XCTestCase {
             XCTAssertEqual(received.requests.withLock { Set($0.map(\.path)) }, ["/prefix/api/v2/alerts"])
             let counters = await notifier.counters
             XCTAssertEqual(counters, Notifier.Counters(dropped: 0, sent: 150, errors: 0))
+            let exposition = registry.emitToString()
+            XCTAssertTrue(exposition.contains("prometheus_notifications_sent_total{alertmanager=\"http://127.0.0.1:\(port)/prefix/api/v2/alerts\"} 150"), exposition)
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Prometheus
 
 /// Sends alerts to every configured Alertmanager (Prometheus's notifier.Manager):
 /// alerts wait in a bounded queue (the oldest are dropped, and counted, when it is
@@ -31,6 +32,7 @@ public actor Notifier: AlertSender {
 
     let httpClient: HTTPClient
     let logger: Logger
+    let metrics: NotifierMetrics?
     var options: Options
     var alertmanagers: [AlertmanagerConfig] = []
     var queue: [NotifierAlert] = []
@@ -38,11 +40,13 @@ public actor Notifier: AlertSender {
     let wakeUps: AsyncStream<Void>
     let wake: AsyncStream<Void>.Continuation
 
-    public init(httpClient: HTTPClient = .shared, options: Options = Options(),
+    /// `registry`, when given, receives Prometheus's `prometheus_notifications_*` metrics.
+    public init(httpClient: HTTPClient = .shared, options: Options = Options(), registry: PrometheusCollectorRegistry? = nil,
                 logger: Logger = Logger(label: "vigil.metrics-store.notifier")) {
         self.httpClient = httpClient
         self.options = options
         self.logger = logger
+        self.metrics = registry.map { NotifierMetrics(registry: $0, capacity: options.queueCapacity) }
         (wakeUps, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -50,6 +54,7 @@ public actor Notifier: AlertSender {
     public func apply(_ config: AlertingConfig, externalLabels: [String: String]) {
         alertmanagers = config.alertmanagers
         options.externalLabels = externalLabels
+        metrics?.alertmanagersDiscovered.set(Double(config.alertmanagers.flatMap(\.alertsURLs).count))
     }
 
     public var queueLength: Int { queue.count }
@@ -61,16 +66,22 @@ public actor Notifier: AlertSender {
         if incoming.count > options.queueCapacity {
             let excess = incoming.count - options.queueCapacity
             incoming.removeFirst(excess)
-            counters.dropped += excess
+            drop(excess)
         }
         let overflow = queue.count + incoming.count - options.queueCapacity
         if overflow > 0 {
             queue.removeFirst(overflow)
-            counters.dropped += overflow
+            drop(overflow)
             logger.warning("alert notification queue full, dropping alerts", metadata: ["count": "\(overflow)"])
         }
         queue += incoming
+        metrics?.queueLength.set(Double(queue.count))
         wake.yield()
+    }
+
+    func drop(_ count: Int) {
+        counters.dropped += count
+        metrics?.dropped.increment(by: Int64(count))
     }
 
     func withExternalLabels(_ alert: NotifierAlert) -> NotifierAlert {
@@ -97,6 +108,7 @@ public actor Notifier: AlertSender {
         while !queue.isEmpty {
             let batch = Array(queue.prefix(options.maxBatchSize))
             queue.removeFirst(batch.count)
+            metrics?.queueLength.set(Double(queue.count))
             await deliver(batch)
         }
     }
@@ -107,7 +119,7 @@ public actor Notifier: AlertSender {
     func deliver(_ batch: [NotifierAlert]) async {
         let targets = alertmanagers.flatMap { config in config.alertsURLs.map { ($0, config.timeout) } }
         guard !targets.isEmpty else {
-            counters.dropped += batch.count
+            drop(batch.count)
             return
         }
         let body: Data
@@ -116,25 +128,27 @@ public actor Notifier: AlertSender {
             return
         }
         let client = httpClient
-        let outcomes = await withTaskGroup(of: String?.self) { group in
+        let outcomes = await withTaskGroup(of: (String, String?).self) { group in
             for (url, timeout) in targets {
-                group.addTask { await Self.post(body, to: url, timeout: timeout, client: client) }
+                group.addTask { (url, await Self.post(body, to: url, timeout: timeout, client: client)) }
             }
-            var failures: [String?] = []
-            for await outcome in group { failures.append(outcome) }
-            return failures
+            var outcomes: [(String, String?)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
         }
         var delivered = false
-        for failure in outcomes {
+        for (url, failure) in outcomes {
             if let failure {
                 counters.errors += 1
+                metrics?.errors(url).increment(by: Int64(batch.count))
                 logger.error("error sending alerts", metadata: ["error": "\(failure)", "count": "\(batch.count)"])
             } else {
                 counters.sent += batch.count
+                metrics?.sent(url).increment(by: Int64(batch.count))
                 delivered = true
             }
         }
-        if !delivered { counters.dropped += batch.count }
+        if !delivered { drop(batch.count) }
     }
 
     /// Returns nil on a 2xx answer, else what went wrong.
