@@ -40,6 +40,9 @@ extension RuleManager {
     /// The rule querier answers instant queries only, so the two are read with
     /// `last_over_time(…)` and `max_over_time(timestamp(…)[…:1m])`; the latter finds the
     /// last sample's own timestamp because `timestamp()` of a selector returns it.
+    /// Unlike Prometheus, which reads the raw series, this cannot see a stale marker
+    /// after the last sample: an alert that resolved shortly before the outage and is
+    /// active again after it resumes its old progress instead of starting afresh.
     func readForState(_ rule: AlertingRule, at time: Int64) async throws -> [Labels: (activeAt: Int64, downAt: Int64)] {
         let selector = Self.forStateSelector(rule)
         let window = PrometheusDuration(milliseconds: options.outageTolerance).description

@@ -2,7 +2,9 @@
 ///
 /// A scalar result is handed back as one element with empty labels. Rule evaluation
 /// asks for `expr` at `time` (Unix milliseconds), already shifted by the group's
-/// query offset.
+/// query offset. Besides rule expressions it is asked for alert templates' `query "…"`
+/// and, once after a start, for `last_over_time(ALERTS_FOR_STATE{…}[1h])` and
+/// `max_over_time(timestamp(ALERTS_FOR_STATE{…})[1h:1m])` to restore `for` state.
 public protocol RuleQuerier: Sendable {
     func instantVector(_ expr: PromQLExpr, at time: Int64) async throws -> [(labels: Labels, value: Double)]
 }
