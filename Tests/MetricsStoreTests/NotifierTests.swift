@@ -7,6 +7,7 @@ import Synchronization
 import XCTest
 
 @testable import MetricsStore
+import VigilService
 
 /// The notifier's queue and batching against a recording HTTP server, and delivery to a
 /// real Alertmanager 0.25 (Debian's prometheus-alertmanager), read back through its API
@@ -48,6 +49,25 @@ final class NotifierTests: XCTestCase {
         await notifier.send([alert("A", 7)])
         let labels = await notifier.queue.first?.labels
         XCTAssertEqual(labels, ["alertname": "A", "index": "7", "cluster": "eu1"])
+    }
+
+    func testAlertRelabelConfigsRewriteAndDropAlerts() async throws {
+        let config = try ConfigFile.parse(PrometheusConfig.self, yaml: """
+        global: {external_labels: {replica: r1}}
+        alerting:
+          alert_relabel_configs:
+            - {action: labeldrop, regex: replica}
+            - {source_labels: [index], regex: '1', action: drop}
+            - {target_label: team, replacement: db}
+        """)
+        let notifier = Notifier()
+        await notifier.apply(config)
+        await notifier.send([alert("A", 0), alert("A", 1)])
+        let queued = await notifier.queue.map(\.labels)
+        XCTAssertEqual(queued, [["alertname": "A", "index": "0", "team": "db"]])
+        XCTAssertThrowsError(try ConfigFile.parse(PrometheusConfig.self, yaml: "alerting: {alert_relabel_configs: [{action: nonsense}]}")) { error in
+            XCTAssertTrue("\(error)".contains("alerting.alert_relabel_configs[0]"), "\(error)")
+        }
     }
 
     func testPayloadIsAlertmanagersPostableAlertJSON() throws {

@@ -262,6 +262,7 @@ final class RuleFileTests: XCTestCase {
         let config = try ConfigFile.parse(PrometheusConfig.self, yaml: """
         global:
           evaluation_interval: 15s
+          rule_query_offset: 30s
           external_labels: {cluster: eu1}
         rule_files: [rules/*.yml]
         alerting:
@@ -276,6 +277,7 @@ final class RuleFileTests: XCTestCase {
         XCTAssertEqual(config.ruleFiles, ["rules/*.yml"])
         XCTAssertEqual(config.global.evaluationInterval, PrometheusDuration.seconds(15))
         XCTAssertEqual(config.global.externalLabels, ["cluster": "eu1"])
+        XCTAssertEqual(config.global.ruleQueryOffset, PrometheusDuration.seconds(30))
         XCTAssertEqual(config.alerting.alertmanagers[0].timeout, PrometheusDuration.seconds(5))
         XCTAssertEqual(config.alerting.alertmanagers[0].alertsURLs,
                        ["http://127.0.0.1:9093/am/api/v2/alerts", "http://am2:9093/am/api/v2/alerts"])

@@ -53,6 +53,22 @@ final class RuleManagerTests: RuleManagerTestCase {
         XCTAssertEqual(appender.samples(named: "r").first?.labels, ["__name__": "r"])
     }
 
+    func testGlobalRuleQueryOffsetAppliesToGroupsWithoutTheirOwn() async throws {
+        var options = RuleManager.Options()
+        options.defaultQueryOffset = 30_000
+        let m = try await manager("""
+        groups:
+          - name: g
+            rules: [{record: r, expr: vector(1)}]
+          - name: own
+            query_offset: 0s
+            rules: [{record: s, expr: vector(1)}]
+        """, options: options)
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0)
+        await m.evaluate(groupKey: "/rules/test.yml;own", at: t0)
+        XCTAssertEqual(querier.asked.map(\.time), [t0 - 30_000, t0])
+    }
+
     func testDuplicateLabelSetsAndQueryErrorsMarkTheRuleUnhealthy() async throws {
         let m = try await manager("""
         groups:

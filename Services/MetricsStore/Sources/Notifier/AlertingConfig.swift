@@ -1,25 +1,34 @@
 import VigilService
 
-/// prometheus.yml's `alerting` section: where alerts go. Only static targets are
-/// supported; relabelling and authentication keys are rejected by name rather than
-/// silently ignored.
+/// prometheus.yml's `alerting` section: how alerts are relabelled and where they go.
+/// Only static Alertmanager targets are supported; per-Alertmanager relabelling and
+/// authentication keys are rejected by name rather than silently ignored.
 /// See https://prometheus.io/docs/prometheus/latest/configuration/configuration/#alertmanager_config
-public struct AlertingConfig: Decodable, Sendable, Equatable {
+public struct AlertingConfig: Decodable, Sendable {
+    /// `alert_relabel_configs`: applied to every alert (external labels already added)
+    /// before it is queued; an alert a rule drops is not sent.
+    public var alertRelabelConfigs: [RelabelConfig] = []
     public var alertmanagers: [AlertmanagerConfig] = []
 
-    enum CodingKeys: String, CodingKey { case alertmanagers }
+    enum CodingKeys: String, CodingKey {
+        case alertRelabelConfigs = "alert_relabel_configs", alertmanagers
+    }
 
-    public init(alertmanagers: [AlertmanagerConfig] = []) { self.alertmanagers = alertmanagers }
+    public init(alertmanagers: [AlertmanagerConfig] = [], alertRelabelConfigs: [RelabelConfig] = []) {
+        self.alertmanagers = alertmanagers
+        self.alertRelabelConfigs = alertRelabelConfigs
+    }
 
     public init(from decoder: any Decoder) throws {
         guard !decoder.isNull() else { return }
         let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        alertRelabelConfigs = try c.decodeIfPresent([RelabelConfig].self, forKey: .alertRelabelConfigs) ?? []
         alertmanagers = try c.decodeIfPresent([AlertmanagerConfig].self, forKey: .alertmanagers) ?? []
     }
 }
 
 /// One `alertmanagers[]` entry: a set of Alertmanagers reached the same way.
-public struct AlertmanagerConfig: Decodable, Sendable, Equatable {
+public struct AlertmanagerConfig: Decodable, Sendable {
     public var scheme = "http"
     /// Prefix of the API path, e.g. `/alertmanager` behind a proxy.
     public var pathPrefix = "/"

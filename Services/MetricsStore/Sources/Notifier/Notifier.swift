@@ -9,7 +9,8 @@ import Prometheus
 /// alerts wait in a bounded queue (the oldest are dropped, and counted, when it is
 /// full), leave in batches of at most `maxBatchSize`, and each batch goes to every
 /// Alertmanager concurrently, each request bounded by that Alertmanager's timeout.
-/// External labels are added to alerts that do not already have them.
+/// External labels are added to alerts that do not already have them, then
+/// `alert_relabel_configs` apply.
 public actor Notifier: AlertSender {
     public struct Options: Sendable {
         /// `--alertmanager.notification-queue-capacity`.
@@ -35,6 +36,7 @@ public actor Notifier: AlertSender {
     let metrics: NotifierMetrics?
     var options: Options
     var alertmanagers: [AlertmanagerConfig] = []
+    var relabelConfigs: [RelabelConfig] = []
     var queue: [NotifierAlert] = []
     public private(set) var counters = Counters()
     let wakeUps: AsyncStream<Void>
@@ -53,6 +55,7 @@ public actor Notifier: AlertSender {
     /// Applies prometheus.yml's `alerting` section and `global.external_labels`.
     public func apply(_ config: AlertingConfig, externalLabels: [String: String]) {
         alertmanagers = config.alertmanagers
+        relabelConfigs = config.alertRelabelConfigs
         options.externalLabels = externalLabels
         metrics?.alertmanagersDiscovered.set(Double(config.alertmanagers.flatMap(\.alertsURLs).count))
     }
@@ -62,7 +65,7 @@ public actor Notifier: AlertSender {
     /// Queues alerts for sending; returns at once.
     public func send(_ alerts: [NotifierAlert]) {
         guard !alerts.isEmpty else { return }
-        var incoming = alerts.map(withExternalLabels)
+        var incoming = alerts.compactMap(relabelled)
         if incoming.count > options.queueCapacity {
             let excess = incoming.count - options.queueCapacity
             incoming.removeFirst(excess)
@@ -84,11 +87,15 @@ public actor Notifier: AlertSender {
         metrics?.dropped.increment(by: Int64(count))
     }
 
-    func withExternalLabels(_ alert: NotifierAlert) -> NotifierAlert {
+    /// The alert with external labels added and relabel rules applied; nil when dropped.
+    func relabelled(_ alert: NotifierAlert) -> NotifierAlert? {
         var alert = alert
         for (name, value) in options.externalLabels where (alert.labels[name] ?? "").isEmpty {
             alert.labels[name] = value
         }
+        guard !relabelConfigs.isEmpty else { return alert }
+        guard let labels = Relabeler.process(Labels(alert.labels), relabelConfigs), !labels.isEmpty else { return nil }
+        alert.labels = labels.dictionary
         return alert
     }
 

@@ -19,7 +19,7 @@ public struct RuleGroupDefinition: Sendable, Equatable {
     public var name: String
     /// nil: the global `evaluation_interval`.
     public var interval: PrometheusDuration?
-    /// nil: the global `rule_query_offset` (0 here).
+    /// nil: the global `rule_query_offset`.
     public var queryOffset: PrometheusDuration?
     /// 0 means no limit on alerts or series per rule.
     public var limit: Int

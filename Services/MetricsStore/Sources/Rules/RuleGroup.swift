@@ -67,14 +67,15 @@ final class RuleGroup {
     var key: String { Self.key(file: file, name: name) }
     static func key(file: String, name: String) -> String { file + ";" + name }
 
-    init(file: String, definition: RuleGroupDefinition, defaultInterval: Int64, externalLabels: [String: String],
+    init(file: String, definition: RuleGroupDefinition, defaultInterval: Int64, defaultQueryOffset: Int64 = 0,
+         externalLabels: [String: String],
          externalURL: String, shouldRestore: Bool) {
         self.name = definition.name
         self.file = file
         self.definition = definition
         self.interval = definition.interval.map(\.milliseconds).flatMap { $0 > 0 ? $0 : nil } ?? defaultInterval
         self.limit = definition.limit
-        self.queryOffset = definition.queryOffset?.milliseconds ?? 0
+        self.queryOffset = definition.queryOffset?.milliseconds ?? defaultQueryOffset
         self.shouldRestore = shouldRestore
         self.rules = definition.rules.map { rule in
             switch rule.kind {
@@ -89,7 +90,7 @@ final class RuleGroup {
 
     /// Same file, name, interval, limit, offset and rules: a reload keeps such a group running untouched.
     func hasSameDefinition(as other: RuleGroup) -> Bool {
-        file == other.file && definition == other.definition && interval == other.interval
+        file == other.file && definition == other.definition && interval == other.interval && queryOffset == other.queryOffset
     }
 
     /// Takes over the state of the group this one replaces on reload: alerts and

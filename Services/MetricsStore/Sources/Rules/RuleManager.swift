@@ -11,6 +11,8 @@ public actor RuleManager {
     public struct Options: Sendable, Equatable {
         /// `global.evaluation_interval`, for groups without their own `interval`.
         public var evaluationInterval: Int64 = 60_000
+        /// `global.rule_query_offset`, for groups without their own `query_offset`.
+        public var defaultQueryOffset: Int64 = 0
         public var externalLabels: [String: String] = [:]
         /// `--web.external-url`, for `$externalURL` and alerts' generatorURL.
         public var externalURL = "http://localhost:9090"
@@ -66,6 +68,7 @@ public actor RuleManager {
         for file in ruleFiles {
             for definition in file.groups {
                 let group = RuleGroup(file: file.path, definition: definition, defaultInterval: options.evaluationInterval,
+                                      defaultQueryOffset: options.defaultQueryOffset,
                                       externalLabels: options.externalLabels, externalURL: options.externalURL,
                                       shouldRestore: shouldRestore)
                 if let old = groups[group.key], !optionsChanged, old.hasSameDefinition(as: group) {

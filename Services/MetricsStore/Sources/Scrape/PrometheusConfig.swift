@@ -93,12 +93,15 @@ public struct GlobalConfig: Decodable, Sendable {
     /// Added to alerts sent to Alertmanager and visible to alert templates as
     /// `$externalLabels`; also for series leaving this server (remote write, federation).
     public var externalLabels: [String: String] = [:]
+    /// How far back rule groups without their own `query_offset` evaluate.
+    public var ruleQueryOffset = PrometheusDuration(milliseconds: 0)
 
     enum CodingKeys: String, CodingKey {
         case scrapeInterval = "scrape_interval", scrapeTimeout = "scrape_timeout"
         case evaluationInterval = "evaluation_interval", externalLabels = "external_labels"
         // Accepted and ignored (Prometheus 2.x/3.x options this store does not implement).
-        case queryLogFile = "query_log_file", scrapeProtocols = "scrape_protocols", ruleQueryOffset = "rule_query_offset"
+        case ruleQueryOffset = "rule_query_offset"
+        case queryLogFile = "query_log_file", scrapeProtocols = "scrape_protocols"
     }
 
     public init() {}
@@ -110,5 +113,6 @@ public struct GlobalConfig: Decodable, Sendable {
         scrapeTimeout = try c.decodeIfPresent(PrometheusDuration.self, forKey: .scrapeTimeout) ?? scrapeTimeout
         evaluationInterval = try c.decodeIfPresent(PrometheusDuration.self, forKey: .evaluationInterval) ?? evaluationInterval
         externalLabels = try c.decodeIfPresent([String: String].self, forKey: .externalLabels) ?? [:]
+        ruleQueryOffset = try c.decodeIfPresent(PrometheusDuration.self, forKey: .ruleQueryOffset) ?? ruleQueryOffset
     }
 }
