@@ -1,3 +1,4 @@
+import Prometheus
 import XCTest
 
 @testable import MetricsStore
@@ -160,6 +161,36 @@ final class RuleLifecycleTests: RuleManagerTestCase {
         XCTAssertEqual(forState.samples.map(\.timestamp), [t0, t0 + minute])
         XCTAssertEqual(forState.samples.first?.value, Double(t0 / 1000))
         XCTAssertEqual(forState.samples.last?.value.bitPattern, Self.staleNaN.bitPattern)
+    }
+
+    // MARK: Self-metrics
+
+    func testGroupsExportPrometheusRuleMetricsUntilRemoved() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let m = RuleManager(querier: querier, appender: appender, clock: ManualRuleClock(now: t0), registry: registry)
+        await m.update(ruleFiles: [try RuleFile.parsing("""
+        groups:
+          - name: g
+            interval: 15s
+            rules:
+              - record: r
+                expr: up
+              - record: s
+                expr: vector(1)
+        """)], options: RuleManager.Options())
+        querier.answer("up", [(["instance": "a"], 1), (["instance": "b"], 1)])
+        querier.fail("vector(1)", "boom")
+        await m.evaluate(groupKey: "/rules/test.yml;g", at: t0)
+        let text = registry.emitToString()
+        let group = #"{rule_group="/rules/test.yml;g"}"#
+        for expected in ["prometheus_rule_evaluations_total\(group) 2", "prometheus_rule_evaluation_failures_total\(group) 1",
+                         "prometheus_rule_group_iterations_total\(group) 1", "prometheus_rule_group_interval_seconds\(group) 15",
+                         "prometheus_rule_group_rules\(group) 2", "prometheus_rule_group_last_evaluation_samples\(group) 2",
+                         "prometheus_rule_group_last_evaluation_timestamp_seconds\(group) 1700000000"] {
+            XCTAssertTrue(text.contains(expected), "missing \(expected) in\n\(text)")
+        }
+        await m.update(ruleFiles: [], options: RuleManager.Options())
+        XCTAssertFalse(registry.emitToString().contains("rule_group=\"/rules/test.yml;g\""))
     }
 
     // MARK: Scheduling

@@ -63,6 +63,8 @@ final class RuleGroup {
     /// True when alerts' `for` state must be restored from ALERTS_FOR_STATE (first
     /// load after a start).
     var shouldRestore: Bool
+    /// Set by the manager when it has a metrics registry.
+    var metrics: RuleGroupMetrics?
 
     var key: String { Self.key(file: file, name: name) }
     static func key(file: String, name: String) -> String { file + ";" + name }

@@ -8,7 +8,9 @@ extension RuleManager {
         let groupStart = ContinuousClock.now
         group.lastEvaluation = clock.now()
         let queryTime = time - group.queryOffset
+        var samples = 0
         for (index, rule) in group.rules.enumerated() {
+            group.metrics?.evaluations.increment()
             let ruleStart = ContinuousClock.now
             var status = rule.status
             status.lastEvaluation = clock.now()
@@ -26,13 +28,16 @@ extension RuleManager {
                 }
                 status.health = .ok
                 status.lastError = ""
+                samples += output.count
                 let (written, failure) = await write(output, previous: group.seriesInPreviousEvaluation[index], at: queryTime)
                 group.seriesInPreviousEvaluation[index] = written
                 if let failure {
                     status.health = .err
                     status.lastError = failure
+                    group.metrics?.failures.increment()
                 }
             } catch {
+                group.metrics?.failures.increment()
                 status.health = .err
                 status.lastError = "\(error)"
                 logger.warning("evaluating rule failed", metadata: ["group": "\(group.name)", "rule": "\(rule.name)", "error": "\(error)"])
@@ -45,6 +50,12 @@ extension RuleManager {
             group.staleSeries = []
         }
         group.evaluationTime = Self.seconds(ContinuousClock.now - groupStart)
+        if let metrics = group.metrics {
+            metrics.iterations.increment()
+            metrics.lastDuration.set(group.evaluationTime)
+            metrics.lastEvaluation.set(Double(group.lastEvaluation ?? 0) / 1000)
+            metrics.lastSamples.set(Double(samples))
+        }
     }
 
     /// `query "…"` in alert templates, answered by the rule querier.

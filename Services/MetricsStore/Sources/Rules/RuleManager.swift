@@ -1,4 +1,5 @@
 import Logging
+import Prometheus
 
 /// Loads rule groups, evaluates each every interval, writes recorded series and
 /// ALERTS / ALERTS_FOR_STATE through a `RuleAppender`, and hands alerts that need
@@ -31,6 +32,7 @@ public actor RuleManager {
     let sender: (any AlertSender)?
     let clock: any RuleClock
     let logger: Logger
+    let registry: PrometheusCollectorRegistry?
     var options = Options()
     var groups: [String: RuleGroup] = [:]
     /// Group keys in file order, then group order within a file.
@@ -40,12 +42,15 @@ public actor RuleManager {
     var loops: [String: Task<Void, Never>] = [:]
     var running = false
 
+    /// `registry`, when given, receives Prometheus's `prometheus_rule_*` metrics per group.
     public init(querier: any RuleQuerier, appender: any RuleAppender, sender: (any AlertSender)? = nil,
-                clock: any RuleClock = SystemRuleClock(), logger: Logger = Logger(label: "vigil.metrics-store.rules")) {
+                clock: any RuleClock = SystemRuleClock(), registry: PrometheusCollectorRegistry? = nil,
+                logger: Logger = Logger(label: "vigil.metrics-store.rules")) {
         self.querier = querier
         self.appender = appender
         self.sender = sender
         self.clock = clock
+        self.registry = registry
         self.logger = logger
     }
 
@@ -78,6 +83,9 @@ public actor RuleManager {
                         stopLoop(group.key)
                         group.copyState(from: old)
                     }
+                    group.metrics = registry.map {
+                        RuleGroupMetrics(registry: $0, groupKey: group.key, interval: group.interval, ruleCount: group.rules.count)
+                    }
                     next[group.key] = group
                 }
                 nextOrder.append(group.key)
@@ -89,6 +97,7 @@ public actor RuleManager {
         var removedSeries: [Labels] = []
         for (key, old) in groups where next[key] == nil {
             stopLoop(key)
+            old.metrics?.remove()
             removedSeries += old.staleSeries + old.seriesInPreviousEvaluation.flatMap { $0 }
         }
         groups = next
@@ -138,6 +147,8 @@ public actor RuleManager {
             let now = clock.now()
             if now - next >= group.interval {
                 let missed = (now - next) / group.interval
+                group.metrics?.iterationsMissed.increment(by: missed)
+                group.metrics?.iterations.increment(by: missed)
                 logger.warning("rule group evaluation missed iterations", metadata: ["group": "\(group.name)", "missed": "\(missed)"])
                 next += missed * group.interval
             }
