@@ -99,8 +99,8 @@ public struct GlobalConfig: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case scrapeInterval = "scrape_interval", scrapeTimeout = "scrape_timeout"
         case evaluationInterval = "evaluation_interval", externalLabels = "external_labels"
-        // Accepted and ignored (Prometheus 2.x/3.x options this store does not implement).
         case ruleQueryOffset = "rule_query_offset"
+        // Accepted and ignored (Prometheus 2.x/3.x options this store does not implement).
         case queryLogFile = "query_log_file", scrapeProtocols = "scrape_protocols"
     }
 
