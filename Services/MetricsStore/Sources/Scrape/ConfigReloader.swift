@@ -19,13 +19,20 @@ public final class ConfigReloader: Sendable {
     let required: Bool
     let manager: ScrapeManager
     let logger: Logger
+    /// Other parts configured by prometheus.yml (rules, alerting), applied before the
+    /// scrape configs; one that throws fails the reload.
+    let appliers: [Applier]
     private let state = Mutex(Loaded())
 
-    public init(path: String, required: Bool, manager: ScrapeManager, logger: Logger) {
+    /// Applies a validated configuration read from `path`; throws to refuse it.
+    public typealias Applier = @Sendable (_ config: PrometheusConfig, _ path: String) async throws -> Void
+
+    public init(path: String, required: Bool, manager: ScrapeManager, logger: Logger, appliers: [Applier] = []) {
         self.path = path
         self.required = required
         self.manager = manager
         self.logger = logger
+        self.appliers = appliers
     }
 
     public var loaded: Loaded { state.withLock { $0 } }
@@ -45,6 +52,15 @@ public final class ConfigReloader: Sendable {
             state.withLock { $0.lastReloadSucceeded = false }
             logger.error("error loading config", metadata: ["file": "\(path)", "error": "\(error)"])
             throw error
+        }
+        for apply in appliers {
+            do {
+                try await apply(config, path)
+            } catch {
+                state.withLock { $0.lastReloadSucceeded = false }
+                logger.error("error applying config", metadata: ["file": "\(path)", "error": "\(error)"])
+                throw ConfigError(file: path, keyPath: "", message: "\(error)")
+            }
         }
         await manager.apply(config)
         state.withLock { $0 = Loaded(config: config, yaml: yaml, time: Date(), lastReloadSucceeded: true) }

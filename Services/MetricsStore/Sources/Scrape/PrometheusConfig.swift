@@ -1,12 +1,12 @@
 import Foundation
 import VigilService
 
-/// prometheus.yml, as far as the metrics-store implements it: `global` and
-/// `scrape_configs`. Unknown keys are rejected, naming the key, as Prometheus does.
+/// prometheus.yml, as far as the metrics-store implements it: `global`,
+/// `scrape_configs`, `rule_files` and `alerting`. Unknown keys are rejected, naming the
+/// key, as Prometheus does.
 ///
-/// `rule_files`, `alerting`, `remote_write` and `remote_read` are accepted so an existing
-/// prometheus.yml loads unchanged, but ignored: rule evaluation, alerting and remote
-/// write/read belong to later work.
+/// `remote_write` and `remote_read` are accepted so an existing prometheus.yml loads
+/// unchanged, but ignored: remote write/read belong to later work.
 ///
 /// Invariant after decoding: every scrape config has its interval and timeout resolved
 /// from `global` (timeout <= interval), job names are unique, and the scheme is `http`.
@@ -14,12 +14,16 @@ import VigilService
 public struct PrometheusConfig: Decodable, Sendable {
     public var global: GlobalConfig
     public var scrapeConfigs: [ScrapeConfig]
+    /// Glob patterns as written; `RuleFileGlob.resolve` finds the files relative to the
+    /// configuration file's directory.
+    public var ruleFiles: [String] = []
+    public var alerting = AlertingConfig()
 
     enum CodingKeys: String, CodingKey {
         case global
         case scrapeConfigs = "scrape_configs"
-        // Accepted and ignored; see the type's comment.
         case ruleFiles = "rule_files", alerting
+        // Accepted and ignored; see the type's comment.
         case remoteWrite = "remote_write", remoteRead = "remote_read"
         case scrapeConfigFiles = "scrape_config_files"
     }
@@ -58,6 +62,9 @@ public struct PrometheusConfig: Decodable, Sendable {
             raw[index] = config
         }
         self.init(global: global, scrapeConfigs: raw.compactMap { $0 })
+        ruleFiles = try container.decodeIfPresent([String].self, forKey: .ruleFiles) ?? []
+        if let problem = RuleFileGlob.validate(ruleFiles) { throw Self.invalid(container, .ruleFiles, problem) }
+        alerting = try container.decodeIfPresent(AlertingConfig.self, forKey: .alerting) ?? AlertingConfig()
     }
 
     static func invalid(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, _ message: String) -> DecodingError {
@@ -83,15 +90,18 @@ public struct GlobalConfig: Decodable, Sendable {
     public var scrapeInterval = PrometheusDuration.seconds(60)
     public var scrapeTimeout = PrometheusDuration.seconds(10)
     public var evaluationInterval = PrometheusDuration.seconds(60)
-    /// Added to series and alerts leaving this server (remote write, federation with
-    /// external labels); stored for later work.
+    /// Added to alerts sent to Alertmanager and visible to alert templates as
+    /// `$externalLabels`; also for series leaving this server (remote write, federation).
     public var externalLabels: [String: String] = [:]
+    /// How far back rule groups without their own `query_offset` evaluate.
+    public var ruleQueryOffset = PrometheusDuration(milliseconds: 0)
 
     enum CodingKeys: String, CodingKey {
         case scrapeInterval = "scrape_interval", scrapeTimeout = "scrape_timeout"
         case evaluationInterval = "evaluation_interval", externalLabels = "external_labels"
+        case ruleQueryOffset = "rule_query_offset"
         // Accepted and ignored (Prometheus 2.x/3.x options this store does not implement).
-        case queryLogFile = "query_log_file", scrapeProtocols = "scrape_protocols", ruleQueryOffset = "rule_query_offset"
+        case queryLogFile = "query_log_file", scrapeProtocols = "scrape_protocols"
     }
 
     public init() {}
@@ -103,5 +113,6 @@ public struct GlobalConfig: Decodable, Sendable {
         scrapeTimeout = try c.decodeIfPresent(PrometheusDuration.self, forKey: .scrapeTimeout) ?? scrapeTimeout
         evaluationInterval = try c.decodeIfPresent(PrometheusDuration.self, forKey: .evaluationInterval) ?? evaluationInterval
         externalLabels = try c.decodeIfPresent([String: String].self, forKey: .externalLabels) ?? [:]
+        ruleQueryOffset = try c.decodeIfPresent(PrometheusDuration.self, forKey: .ruleQueryOffset) ?? ruleQueryOffset
     }
 }
