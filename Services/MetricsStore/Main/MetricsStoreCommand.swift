@@ -25,6 +25,8 @@ struct MetricsStoreCommand: AsyncParsableCommand {
     var remoteWriteReceiver = false
     @Flag(name: .customLong("web.enable-lifecycle"), help: "Enable shutdown and reload via HTTP request.")
     var lifecycle = false
+    @Option(name: .customLong("web.external-url"), help: "The URL under which this server is reached (alerts link to it).")
+    var externalURL = "http://localhost:9090"
     @Option(name: .customLong("query.lookback-delta"), help: "Lookback for instant vector selectors.")
     var lookbackDelta = "5m"
     @Option(name: .customLong("query.timeout"), help: "Maximum time a query may take before being aborted.")
@@ -49,6 +51,7 @@ struct MetricsStoreCommand: AsyncParsableCommand {
         options.listenAddress = listenAddress
         options.remoteWriteReceiverEnabled = remoteWriteReceiver
         options.lifecycleEnabled = lifecycle
+        options.externalURL = externalURL
         options.lookbackDelta = lookbackDelta
         options.queryTimeout = queryTimeout
         options.queryMaxSamples = queryMaxSamples

@@ -16,6 +16,7 @@ public final class MetricsStore: Sendable {
     let scrapeManager: ScrapeManager
     let reloader: ConfigReloader
     let queryEngine: PromQLEngine
+    let rules: RulesService
 
     public init(options: MetricsStoreOptions, metrics: SelfMetrics = SelfMetrics(),
                 logger: Logger = Logger(label: "vigil.metrics-store")) throws {
@@ -31,8 +32,15 @@ public final class MetricsStore: Sendable {
             lookbackDelta: try PrometheusDuration(parsing: options.lookbackDelta).milliseconds,
             maxSamples: options.queryMaxSamples,
             timeout: .milliseconds(try PrometheusDuration(parsing: options.queryTimeout).milliseconds)))
+        var ruleOptions = RuleManager.Options()
+        ruleOptions.externalURL = options.externalURL
+        let notifier = Notifier(registry: metrics.registry, logger: logger)
+        self.rules = RulesService(
+            manager: RuleManager(querier: EngineRuleQuerier(engine: queryEngine), appender: tsdb, sender: notifier,
+                                 registry: metrics.registry, logger: logger),
+            notifier: notifier, baseOptions: ruleOptions)
         self.reloader = ConfigReloader(path: options.configFile, required: options.configFileExplicit,
-                                       manager: scrapeManager, logger: logger)
+                                       manager: scrapeManager, logger: logger, appliers: [rules.configApplier])
     }
 
     public func run(handleSignals: Bool = true) async throws {
@@ -54,9 +62,10 @@ public final class MetricsStore: Sendable {
         let router = Router()
         MetricsStoreRoutes(tsdb: tsdb, options: options, reloader: reloader, scrapeManager: scrapeManager,
                            queryEngine: queryEngine, queryGate: QueryGate(limit: options.queryMaxConcurrency)).add(to: router)
+        addRuleRoutes(to: router, manager: rules.manager)
         metrics.addRoutes(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)), logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: app)],
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: rules)],
                                                       gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                                                       logger: logger))
         do {

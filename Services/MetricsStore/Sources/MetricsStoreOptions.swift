@@ -13,6 +13,8 @@ public struct MetricsStoreOptions: Sendable {
     public var listenAddress = "0.0.0.0:9090"
     public var remoteWriteReceiverEnabled = false
     public var lifecycleEnabled = false
+    /// Where users reach this server (alerts' generatorURL, `$externalURL` in templates).
+    public var externalURL = "http://localhost:9090"
     public var lookbackDelta = "5m"
     public var queryTimeout = "2m"
     public var queryMaxSamples = 50_000_000
@@ -36,6 +38,7 @@ public struct MetricsStoreOptions: Sendable {
             "web.listen-address": listenAddress,
             "web.enable-remote-write-receiver": String(remoteWriteReceiverEnabled),
             "web.enable-lifecycle": String(lifecycleEnabled),
+            "web.external-url": externalURL,
             "query.lookback-delta": lookbackDelta,
             "query.timeout": queryTimeout,
             "query.max-samples": String(queryMaxSamples),

@@ -211,10 +211,7 @@ public enum RulesAPI {
         if value == .infinity { return "+Inf" }
         if value == -.infinity { return "-Inf" }
         if value == 0 { return value.sign == .minus ? "-0e+00" : "0e+00" }
-        let (negative, digits, exponent) = GoNumberFormat.decimalDigits(value)
-        var mantissa = String(digits.first!)
-        if digits.count > 1 { mantissa += "." + digits.dropFirst() }
-        return (negative ? "-" : "") + mantissa + GoNumberFormat.exponentSuffix(exponent)
+        return PromQLShortestDigits(value).scientific
     }
 }
 

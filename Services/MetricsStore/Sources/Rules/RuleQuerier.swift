@@ -15,4 +15,8 @@ public protocol RuleAppender: Sendable {
     func append(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws
 }
 
-extension TSDB: RuleAppender {}
+extension TSDB: RuleAppender {
+    public func append(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws {
+        try await append(request, exemplars: [])
+    }
+}
