@@ -330,6 +330,8 @@ def test_pods_become_targets_and_follow_the_cluster(tmp_path, cluster):
         # Annotation removed (MODIFIED): relabeling now drops the pod.
         api.put("pods", pod("web-3", "shop", HOST, None, {"app": "web"}))
         wait_until(lambda: pods_targeted(store) == {"web-1"}, timeout=10, message="web-3 no longer scraped")
+        # All of these changes came through the one watch stream: one list call in all.
+        assert len([p for p, _ in api.requests if "watch=" not in p]) == 1, api.requests
     finally:
         store.stop()
 
@@ -371,6 +373,8 @@ def test_expired_watch_lists_again(tmp_path, cluster):
             api.compact()
         wait_until(lambda: pods_targeted(store) == {"web-9"}, timeout=20, message="web-9 after the 410")
         assert sum("watch=" not in path for path, _ in api.requests) > lists_before, "listed again"
+        # A 410 is the normal end of a watch, not a failure (which would wait before retrying).
+        assert "Kubernetes API request failed" not in store.log_path.read_text()
     finally:
         store.stop()
 

@@ -38,8 +38,9 @@ actor KubernetesDiscovery {
         let client: KubernetesAPIClient
         let namespaces: [String?]
         do {
-            client = try KubernetesAPIClient.make(config, environment: environment)
+            // Namespaces first: a client once made must be shut down.
             namespaces = try resolveNamespaces()
+            client = try KubernetesAPIClient.make(config, environment: environment)
         } catch {
             logger.error("cannot start Kubernetes service discovery", metadata: ["error": "\(error)"])
             return
@@ -139,9 +140,12 @@ actor KubernetesDiscovery {
         rebuild()
     }
 
-    /// Recomputes every group from the stored objects (in a stable order) and reports it.
+    /// Recomputes every group from the stored objects (in a stable order) and reports a
+    /// change; updates that change no target (status churn) are not reported.
     private func rebuild() {
-        groups = KubernetesTargets.groups(role: config.role, store)
+        let rebuilt = KubernetesTargets.groups(role: config.role, store)
+        guard rebuilt != groups else { return }
+        groups = rebuilt
         onChange()
     }
 }
