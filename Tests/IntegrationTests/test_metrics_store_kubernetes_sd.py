@@ -389,3 +389,51 @@ def test_wrong_token_is_logged_and_finds_nothing(tmp_path, cluster):
         assert active_targets(store) == []
     finally:
         store.stop()
+
+
+def test_endpoints_role_attaches_service_and_pod_labels(tmp_path, cluster):
+    api, exporter = cluster
+    api.put("pods", pod("web-1", "shop", HOST, None, {"app": "web"}))
+    api.put("pods", pod("batch-1", "shop", HOST, None, {"app": "batch"}))   # outside the pod selector
+    api.put("services", {"kind": "Service", "apiVersion": "v1",
+                         "metadata": {"name": "web", "namespace": "shop", "labels": {"tier": "front"}},
+                         "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.10",
+                                  "ports": [{"name": "metrics", "port": exporter.port, "protocol": "TCP"}]}})
+    api.put("endpoints", {"kind": "Endpoints", "apiVersion": "v1", "metadata": {"name": "web", "namespace": "shop"},
+                          "subsets": [{"addresses": [{"ip": HOST, "targetRef": {"kind": "Pod", "namespace": "shop", "name": "web-1"}}],
+                                       "notReadyAddresses": [{"ip": "10.9.9.9"}],
+                                       "ports": [{"name": "metrics", "port": exporter.port, "protocol": "TCP"}]}]})
+    (tmp_path / "token").write_text(TOKEN)
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [{
+            "job_name": "endpoints",
+            "kubernetes_sd_configs": [{
+                "role": "endpoints", "api_server": api.url, "authorization": {"credentials_file": str(tmp_path / "token")},
+                "selectors": [{"role": "pod", "label": "app=web"}],
+            }],
+            "relabel_configs": [
+                {"source_labels": ["__meta_kubernetes_endpoint_ready"], "regex": "true", "action": "keep"},
+                {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "service"},
+                {"source_labels": ["__meta_kubernetes_service_label_tier"], "target_label": "tier"},
+                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            ],
+        }],
+    }))
+    store = MetricsStore(tmp_path, extra_flags=[f"--config.file={config}"]).start()
+    try:
+        wait_until(lambda: len(active_targets(store)) == 1, timeout=20, message="one ready endpoint")
+        target = active_targets(store)[0]
+        assert target["labels"] == {"job": "endpoints", "instance": f"{HOST}:{exporter.port}",
+                                    "service": "web", "tier": "front", "pod": "web-1"}
+        assert target["discoveredLabels"]["__meta_kubernetes_endpoint_port_name"] == "metrics"
+        wait_until(lambda: series(store, 'k8s_demo_value{service="web", pod="web-1"}'), timeout=15,
+                   message="samples with service and pod labels")
+        # All namespaces (no `namespaces`), and the pod selector reached the pod list only.
+        paths = [path for path, _ in api.requests]
+        assert any(p.startswith("/api/v1/endpoints?") or p == "/api/v1/endpoints" for p in paths), paths
+        assert any(p.startswith("/api/v1/pods?labelSelector=app%3Dweb") for p in paths), paths
+        assert not any("labelSelector" in p for p in paths if not p.startswith("/api/v1/pods")), paths
+    finally:
+        store.stop()
