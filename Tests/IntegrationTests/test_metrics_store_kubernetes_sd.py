@@ -15,8 +15,10 @@ and scrape the port named by prometheus.io/port.
 """
 from __future__ import annotations
 
+import datetime
 import http.server
 import json
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -34,8 +36,9 @@ TOKEN = "s3cr3t-token"
 class FakeKubernetesAPI:
     """Pods, services and endpoints in memory, with a resource version per change."""
 
-    def __init__(self, token: str):
+    def __init__(self, token: str, tls: ssl.SSLContext | None = None):
         self.token = token
+        self.scheme = "https" if tls else "http"
         self.port = free_port()
         self.lock = threading.Condition()
         self.version = 100
@@ -57,11 +60,13 @@ class FakeKubernetesAPI:
 
         self.server = http.server.ThreadingHTTPServer((HOST, self.port), Handler)
         self.server.daemon_threads = True
+        if tls:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"{self.scheme}://{HOST}:{self.port}"
 
     def start(self) -> "FakeKubernetesAPI":
         self.thread.start()
@@ -437,3 +442,80 @@ def test_endpoints_role_attaches_service_and_pod_labels(tmp_path, cluster):
         assert not any("labelSelector" in p for p in paths if not p.startswith("/api/v1/pods")), paths
     finally:
         store.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# TLS, as every real API server speaks it
+
+
+def make_tls_files(directory: Path, server_name: str) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for `server_name` only (no IP SAN), PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-kubernetes-ca")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, server_name)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(server_name)]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    ca_file, cert_file, key_file = directory / "ca.crt", directory / "server.crt", directory / "server.key"
+    ca_file.write_bytes(ca.public_bytes(pem))
+    cert_file.write_bytes(cert.public_bytes(pem))
+    key_file.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return ca_file, cert_file, key_file
+
+
+@pytest.mark.parametrize("server_name, found", [("kubernetes.default.svc", True), (None, False)])
+def test_https_api_server_is_verified_against_ca_file(tmp_path, server_name, found):
+    """The certificate names kubernetes.default.svc, not 127.0.0.1: with `server_name`
+    the connection verifies; without it the store refuses the server and finds nothing."""
+    ca_file, cert_file, key_file = make_tls_files(tmp_path, "kubernetes.default.svc")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    api = FakeKubernetesAPI(TOKEN, tls=context).start()
+    exporter = Exporter()
+    api.put("pods", pod("web-1", "shop", HOST, exporter.port, {"app": "web"}))
+    (tmp_path / "token").write_text(TOKEN)
+    tls_config = {"ca_file": str(ca_file)} | ({"server_name": server_name} if server_name else {})
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [{
+            "job_name": "pods",
+            "kubernetes_sd_configs": [{"role": "pod", "api_server": api.url, "bearer_token_file": str(tmp_path / "token"),
+                                       "tls_config": tls_config}],
+        }],
+    }))
+    store = MetricsStore(tmp_path, extra_flags=[f"--config.file={config}"]).start()
+    try:
+        if found:
+            wait_until(lambda: {t["discoveredLabels"].get("__meta_kubernetes_pod_name") for t in active_targets(store)} == {"web-1"},
+                       timeout=20, message="web-1 discovered over https")
+            assert all(auth == f"Bearer {TOKEN}" for _, auth in api.requests)
+        else:
+            wait_until(lambda: "Kubernetes API request failed" in store.log_path.read_text(), timeout=20,
+                       message="the TLS failure logged")
+            assert active_targets(store) == []
+            assert api.requests == [], "no request got through the failed handshake"
+    finally:
+        store.stop()
+        api.stop()
+        exporter.stop()
