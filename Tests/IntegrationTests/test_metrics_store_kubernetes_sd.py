@@ -3,7 +3,7 @@
 No real API server can run on this machine (no kind, kube-apiserver or etcd binaries), so
 `FakeKubernetesAPI` below stands in for one: the only hand-written fake in these tests. It
 serves what discovery uses of core/v1 and nothing more, as the API server does it: list
-calls (`GET /api/v1/pods`, `/api/v1/namespaces/<ns>/pods`, also services and endpoints)
+calls (`GET /api/v1/pods`, `/api/v1/namespaces/<ns>/pods`, also services, endpoints and nodes)
 answering `{"kind": "PodList", "metadata": {"resourceVersion"}, "items": [...]}`, watch
 calls (`?watch=1&resourceVersion=N`) answering a chunked stream of one JSON event per line
 (`ADDED`/`MODIFIED`/`DELETED`, and an `ERROR` with a 410 Status for a version that is too
@@ -42,7 +42,7 @@ class FakeKubernetesAPI:
         self.port = free_port()
         self.lock = threading.Condition()
         self.version = 100
-        self.objects: dict[str, dict[str, dict]] = {"pods": {}, "services": {}, "endpoints": {}}
+        self.objects: dict[str, dict[str, dict]] = {"pods": {}, "services": {}, "endpoints": {}, "nodes": {}}
         self.events: list[tuple[int, str, str, dict]] = []  # (version, resource, type, object)
         self.oldest_watchable = 0
         self.failing = False
@@ -86,13 +86,14 @@ class FakeKubernetesAPI:
             self.version += 1
             meta = obj["metadata"]
             meta["resourceVersion"] = str(self.version)
-            key = f'{meta["namespace"]}/{meta["name"]}'
+            key = f'{meta.get("namespace", "")}/{meta["name"]}'
             kind = "MODIFIED" if key in self.objects[resource] else "ADDED"
             self.objects[resource][key] = obj
             self.events.append((self.version, resource, kind, obj))
             self.lock.notify_all()
 
     def delete(self, resource: str, namespace: str, name: str):
+        """`namespace` is "" for cluster-wide objects (nodes)."""
         with self.lock:
             self.version += 1
             obj = self.objects[resource].pop(f"{namespace}/{name}")
@@ -143,7 +144,7 @@ class FakeKubernetesAPI:
 
         def selected(obj: dict) -> bool:
             meta = obj["metadata"]
-            if namespace is not None and meta["namespace"] != namespace:
+            if namespace is not None and meta.get("namespace") != namespace:
                 return False
             for term in filter(None, query.get("labelSelector", "").split(",")):
                 name, value = term.split("=", 1)
@@ -440,6 +441,36 @@ def test_endpoints_role_attaches_service_and_pod_labels(tmp_path, cluster):
         assert any(p.startswith("/api/v1/endpoints?") or p == "/api/v1/endpoints" for p in paths), paths
         assert any(p.startswith("/api/v1/pods?labelSelector=app%3Dweb") for p in paths), paths
         assert not any("labelSelector" in p for p in paths if not p.startswith("/api/v1/pods")), paths
+    finally:
+        store.stop()
+
+
+def test_node_role_scrapes_each_kubelet_port_named_after_the_node(tmp_path, cluster):
+    api, exporter = cluster
+    api.put("nodes", {"kind": "Node", "apiVersion": "v1", "metadata": {"name": "node-a", "labels": {"zone": "z1"}},
+                      "status": {"addresses": [{"type": "Hostname", "address": "node-a"}, {"type": "InternalIP", "address": HOST}],
+                                 "conditions": [{"type": "Ready", "status": "True"}],
+                                 "daemonEndpoints": {"kubeletEndpoint": {"Port": exporter.port}}}})
+    (tmp_path / "token").write_text(TOKEN)
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [{
+            "job_name": "nodes",
+            "kubernetes_sd_configs": [{"role": "node", "api_server": api.url, "bearer_token": TOKEN,
+                                       "namespaces": {"names": ["ignored-for-nodes"]}}],
+            "relabel_configs": [{"action": "labelmap", "regex": "__meta_kubernetes_node_label_(.+)"}],
+        }],
+    }))
+    store = MetricsStore(tmp_path, extra_flags=[f"--config.file={config}"]).start()
+    try:
+        wait_until(lambda: [t["labels"] for t in active_targets(store)] == [{"job": "nodes", "instance": "node-a", "zone": "z1"}],
+                   timeout=20, message="node-a targeted")
+        assert active_targets(store)[0]["scrapeUrl"] == f"http://{HOST}:{exporter.port}/metrics"
+        wait_until(lambda: series(store, 'k8s_demo_value{instance="node-a", zone="z1"}'), timeout=15, message="node samples")
+        assert all(path.startswith("/api/v1/nodes") for path, _ in api.requests), api.requests
+        api.delete("nodes", "", "node-a")
+        wait_until(lambda: active_targets(store) == [], timeout=10, message="node-a removed")
     finally:
         store.stop()
 

@@ -67,9 +67,14 @@ final class KubernetesSDConfigTests: XCTestCase {
     }
 
     func testRolesNotImplementedAreRefusedByName() {
-        for role in ["endpointslice", "node", "ingress"] {
+        for role in ["endpointslice", "ingress"] {
             XCTAssertTrue(error("role: \(role)").contains("role \"\(role)\" is not supported by this metrics-store yet"), role)
         }
+    }
+
+    func testNodeRoleTakesOnlyNodeSelectors() throws {
+        XCTAssertEqual(try parse("role: node").role, .node)
+        XCTAssertTrue(error("role: node\nselectors: [{role: pod}]").contains("node role supports only node selectors"))
     }
 
     func testUnknownKeyIsRejectedByName() {

@@ -224,6 +224,33 @@ final class KubernetesTargetsTests: XCTestCase {
         ], source: "endpoints/n/db")])
     }
 
+    // MARK: Nodes
+
+    func testNodeTargetIsTheKubeletAtThePreferredAddress() throws {
+        let node = try decode(KubernetesAPI.Node.self, """
+        {"metadata": {"name": "node-a", "uid": "n-1", "labels": {"kubernetes.io/os": "linux"}},
+         "spec": {"providerID": "kind://docker/kind/node-a"},
+         "status": {"addresses": [{"type": "Hostname", "address": "node-a"}, {"type": "ExternalIP", "address": "203.0.113.7"},
+                                  {"type": "InternalIP", "address": "172.18.0.2"}, {"type": "InternalIP", "address": "172.18.0.3"}],
+                    "conditions": [{"type": "Ready", "status": "True"}, {"type": "MemoryPressure", "status": "False"}],
+                    "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}}
+        """)
+        XCTAssertEqual(KubernetesTargets.node(node), [TargetGroup(targets: ["172.18.0.2:10250"], labels: [
+            "instance": "node-a",
+            "__meta_kubernetes_node_name": "node-a",
+            "__meta_kubernetes_node_provider_id": "kind://docker/kind/node-a",
+            "__meta_kubernetes_node_label_kubernetes_io_os": "linux",
+            "__meta_kubernetes_node_labelpresent_kubernetes_io_os": "true",
+            "__meta_kubernetes_node_condition_ready": "true",
+            "__meta_kubernetes_node_condition_memorypressure": "false",
+            "__meta_kubernetes_node_address_Hostname": "node-a",
+            "__meta_kubernetes_node_address_ExternalIP": "203.0.113.7",
+            "__meta_kubernetes_node_address_InternalIP": "172.18.0.2",
+        ], source: "node/node-a")])
+        let bare = try decode(KubernetesAPI.Node.self, #"{"metadata": {"name": "x"}, "status": {}}"#)
+        XCTAssertEqual(KubernetesTargets.node(bare), [])
+    }
+
     // MARK: Watch events and relabeling
 
     func testWatchEventsDecode() throws {

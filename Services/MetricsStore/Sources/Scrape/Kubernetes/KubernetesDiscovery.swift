@@ -4,7 +4,7 @@ import Logging
 /// Keeps the target groups of one `kubernetes_sd_configs` entry current.
 ///
 /// For each object kind the role needs (pods; services; endpoints plus the pods and
-/// services behind them) and each namespace (or all of them), it lists the objects, then
+/// services behind them; nodes) and each namespace (or all of them; nodes have none), it lists the objects, then
 /// watches from the list's resource version and applies ADDED/MODIFIED/DELETED events to
 /// its store. A watch the server ends is resumed from the last version seen; a 410 Gone
 /// (version too old) or any failure leads to a fresh list after `retryDelay`. While the API
@@ -47,13 +47,18 @@ actor KubernetesDiscovery {
         }
         if config.apiServer == nil { logger.info("using pod service account via in-cluster config") }
         await withTaskGroup(of: Void.self) { group in
-            for namespace in namespaces {
+            if config.role == .node {
+                group.addTask { await self.follow(KubernetesAPI.Node.self, nil, .node, client) }
+            }
+            for namespace in namespaces where config.role != .node {
                 switch config.role {
                 case .pod:
                     group.addTask { await self.follow(KubernetesAPI.Pod.self, namespace, .pod, client) }
                 case .service:
                     group.addTask { await self.follow(KubernetesAPI.Service.self, namespace, .service, client) }
-                default:
+                case .node, .endpointslice, .ingress:
+                    break
+                case .endpoints:
                     group.addTask { await self.follow(KubernetesAPI.Endpoints.self, namespace, .endpoints, client) }
                     group.addTask { await self.follow(KubernetesAPI.Service.self, namespace, .service, client) }
                     group.addTask { await self.follow(KubernetesAPI.Pod.self, namespace, .pod, client) }

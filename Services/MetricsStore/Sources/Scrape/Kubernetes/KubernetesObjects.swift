@@ -133,6 +133,39 @@ enum KubernetesAPI {
         var `protocol`: String?
     }
 
+    // MARK: Nodes
+
+    struct Node: Decodable, Sendable, Equatable {
+        var metadata: ObjectMeta
+        var spec: NodeSpec?
+        var status: NodeStatus?
+    }
+
+    struct NodeSpec: Decodable, Sendable, Equatable {
+        var providerID: String?
+    }
+
+    struct NodeStatus: Decodable, Sendable, Equatable {
+        var addresses: [NodeAddress]?
+        var conditions: [NodeCondition]?
+        var daemonEndpoints: NodeDaemonEndpoints?
+    }
+
+    struct NodeAddress: Decodable, Sendable, Equatable {
+        var type: String?
+        var address: String?
+    }
+
+    struct NodeCondition: Decodable, Sendable, Equatable {
+        var type: String?
+        var status: String?
+    }
+
+    struct NodeDaemonEndpoints: Decodable, Sendable, Equatable {
+        struct Endpoint: Decodable, Sendable, Equatable { var Port: Int? }
+        var kubeletEndpoint: Endpoint?
+    }
+
     // MARK: Lists and watches
 
     /// The answer to a list call: the objects and the version to watch from.
@@ -187,6 +220,7 @@ extension KubernetesAPI {
         var pods: [String: Pod] = [:]
         var services: [String: Service] = [:]
         var endpoints: [String: Endpoints] = [:]
+        var nodes: [String: Node] = [:]
     }
 }
 
@@ -207,6 +241,11 @@ extension KubernetesAPI.Pod: KubernetesObject {
 extension KubernetesAPI.Service: KubernetesObject {
     static var resource: String { "services" }
     static var storeKeyPath: WritableKeyPath<KubernetesAPI.Store, [String: Self]> { \.services }
+}
+
+extension KubernetesAPI.Node: KubernetesObject {
+    static var resource: String { "nodes" }
+    static var storeKeyPath: WritableKeyPath<KubernetesAPI.Store, [String: Self]> { \.nodes }
 }
 
 extension KubernetesAPI.Endpoints: KubernetesObject {

@@ -19,7 +19,9 @@ enum KubernetesTargets {
             return store.pods.sorted { $0.key < $1.key }.flatMap { pod($0.value) }
         case .service:
             return store.services.sorted { $0.key < $1.key }.flatMap { service($0.value) }
-        default:
+        case .node:
+            return store.nodes.sorted { $0.key < $1.key }.flatMap { node($0.value) }
+        case .endpoints, .endpointslice, .ingress:
             return store.endpoints.sorted { $0.key < $1.key }.flatMap {
                 endpoints($0.value, pods: store.pods, services: store.services)
             }
@@ -216,6 +218,38 @@ enum KubernetesTargets {
             }
         }
         return groups
+    }
+
+    // MARK: Nodes
+
+    /// `role: node`: one target per node at its preferred address and the kubelet's port,
+    /// with `instance` set to the node's name. A node without addresses has no target.
+    static func node(_ node: KubernetesAPI.Node) -> [TargetGroup] {
+        var byType: [(type: String, addresses: [String])] = []
+        for entry in node.status?.addresses ?? [] {
+            guard let type = entry.type, let address = entry.address else { continue }
+            if let index = byType.firstIndex(where: { $0.type == type }) {
+                byType[index].addresses.append(address)
+            } else {
+                byType.append((type, [address]))
+            }
+        }
+        // Kubernetes's preference order for reaching a node.
+        let preference = ["InternalIP", "InternalDNS", "ExternalIP", "ExternalDNS", "LegacyHostIP", "Hostname"]
+        guard let host = preference.lazy.compactMap({ type in byType.first { $0.type == type }?.addresses.first }).first else {
+            return []
+        }
+        var labels: [String: String?] = [prefix + "node_provider_id": node.spec?.providerID]
+        for condition in node.status?.conditions ?? [] {
+            labels[prefix + "node_condition_" + sanitizeLabelName((condition.type ?? "").lowercased())] = condition.status?.lowercased()
+        }
+        addObjectMeta(&labels, node.metadata, resource: "node")
+        labels["instance"] = node.metadata.name
+        for (type, addresses) in byType {
+            labels[sanitizeLabelName(prefix + "node_address_" + type)] = addresses.first
+        }
+        let port = String(node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0)
+        return [group(address: joinHostPort(host, port), labels, "node/" + (node.metadata.name ?? ""))]
     }
 
     // MARK: Helpers
