@@ -3,7 +3,8 @@
 No real API server can run on this machine (no kind, kube-apiserver or etcd binaries), so
 `FakeKubernetesAPI` below stands in for one: the only hand-written fake in these tests. It
 serves what discovery uses of core/v1 and nothing more, as the API server does it: list
-calls (`GET /api/v1/pods`, `/api/v1/namespaces/<ns>/pods`, also services, endpoints and nodes)
+calls (`GET /api/v1/pods`, `/api/v1/namespaces/<ns>/pods`, also services, endpoints, nodes,
+and `/apis/discovery.k8s.io/v1/.../endpointslices`)
 answering `{"kind": "PodList", "metadata": {"resourceVersion"}, "items": [...]}`, watch
 calls (`?watch=1&resourceVersion=N`) answering a chunked stream of one JSON event per line
 (`ADDED`/`MODIFIED`/`DELETED`, and an `ERROR` with a 410 Status for a version that is too
@@ -42,7 +43,8 @@ class FakeKubernetesAPI:
         self.port = free_port()
         self.lock = threading.Condition()
         self.version = 100
-        self.objects: dict[str, dict[str, dict]] = {"pods": {}, "services": {}, "endpoints": {}, "nodes": {}}
+        self.objects: dict[str, dict[str, dict]] = {"pods": {}, "services": {}, "endpoints": {}, "nodes": {},
+                                                        "endpointslices": {}}
         self.events: list[tuple[int, str, str, dict]] = []  # (version, resource, type, object)
         self.oldest_watchable = 0
         self.failing = False
@@ -130,16 +132,20 @@ class FakeKubernetesAPI:
         if failing:
             return self.send_json(request, 500, status(500, "InternalError", "etcd is on fire"))
         segments = parts.path.strip("/").split("/")
-        if segments[:2] != ["api", "v1"]:
+        groups = {("api", "v1"): {"pods", "services", "endpoints", "nodes"},
+                  ("apis", "discovery.k8s.io", "v1"): {"endpointslices"}}
+        group = next((g for g in groups if tuple(segments[:len(g)]) == g), None)
+        if group is None:
             return self.send_json(request, 404, status(404, "NotFound", "not found"))
+        rest = segments[len(group):]
         namespace = None
-        if len(segments) == 5 and segments[2] == "namespaces":
-            namespace, resource = segments[3], segments[4]
-        elif len(segments) == 3:
-            resource = segments[2]
+        if len(rest) == 3 and rest[0] == "namespaces":
+            namespace, resource = rest[1], rest[2]
+        elif len(rest) == 1:
+            resource = rest[0]
         else:
             return self.send_json(request, 404, status(404, "NotFound", "not found"))
-        if resource not in self.objects:
+        if resource not in groups[group]:
             return self.send_json(request, 404, status(404, "NotFound", f"the server could not find {resource}"))
 
         def selected(obj: dict) -> bool:
@@ -441,6 +447,47 @@ def test_endpoints_role_attaches_service_and_pod_labels(tmp_path, cluster):
         assert any(p.startswith("/api/v1/endpoints?") or p == "/api/v1/endpoints" for p in paths), paths
         assert any(p.startswith("/api/v1/pods?labelSelector=app%3Dweb") for p in paths), paths
         assert not any("labelSelector" in p for p in paths if not p.startswith("/api/v1/pods")), paths
+    finally:
+        store.stop()
+
+
+def test_endpointslice_role_follows_slices_of_a_service(tmp_path, cluster):
+    api, exporter = cluster
+    api.put("pods", pod("web-1", "shop", HOST, None, {"app": "web"}))
+    api.put("services", {"kind": "Service", "apiVersion": "v1", "metadata": {"name": "web", "namespace": "shop"},
+                         "spec": {"type": "ClusterIP", "ports": [{"port": exporter.port}]}})
+    api.put("endpointslices", {
+        "kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+        "metadata": {"name": "web-abcde", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [HOST], "conditions": {"ready": True},
+                       "targetRef": {"kind": "Pod", "namespace": "shop", "name": "web-1"}}],
+        "ports": [{"name": "metrics", "port": exporter.port, "protocol": "TCP"}]})
+    (tmp_path / "token").write_text(TOKEN)
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [{
+            "job_name": "slices",
+            "kubernetes_sd_configs": [{"role": "endpointslice", "api_server": api.url, "bearer_token": TOKEN,
+                                       "namespaces": {"names": ["shop"]}}],
+            "relabel_configs": [
+                {"source_labels": ["__meta_kubernetes_endpointslice_endpoint_conditions_ready"], "regex": "true", "action": "keep"},
+                {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "service"},
+                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            ],
+        }],
+    }))
+    store = MetricsStore(tmp_path, extra_flags=[f"--config.file={config}"]).start()
+    try:
+        wait_until(lambda: [t["labels"] for t in active_targets(store)]
+                   == [{"job": "slices", "instance": f"{HOST}:{exporter.port}", "service": "web", "pod": "web-1"}],
+                   timeout=20, message="the slice's endpoint targeted")
+        wait_until(lambda: series(store, 'k8s_demo_value{service="web", pod="web-1"}'), timeout=15, message="samples")
+        paths = [path for path, _ in api.requests]
+        assert any(p.startswith("/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices") for p in paths), paths
+        api.delete("endpointslices", "shop", "web-abcde")
+        wait_until(lambda: active_targets(store) == [], timeout=10, message="slice removed")
     finally:
         store.stop()
 

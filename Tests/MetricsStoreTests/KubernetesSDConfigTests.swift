@@ -66,10 +66,8 @@ final class KubernetesSDConfigTests: XCTestCase {
         XCTAssertTrue(error("role: pods").contains("unknown Kubernetes SD role \"pods\""))
     }
 
-    func testRolesNotImplementedAreRefusedByName() {
-        for role in ["endpointslice", "ingress"] {
-            XCTAssertTrue(error("role: \(role)").contains("role \"\(role)\" is not supported by this metrics-store yet"), role)
-        }
+    func testIngressRoleIsRefusedByName() {
+        XCTAssertTrue(error("role: ingress").contains("role \"ingress\" is not supported by this metrics-store yet"))
     }
 
     func testNodeRoleTakesOnlyNodeSelectors() throws {
@@ -129,6 +127,8 @@ final class KubernetesSDConfigTests: XCTestCase {
                                              followRedirects: true, enableHTTP2: false)
         defer { Task { await client.shutdown() } }
         XCTAssertEqual(client.url("pods", namespace: nil, selector: .init(role: .pod)), "http://127.0.0.1:1/api/v1/pods")
+        XCTAssertEqual(client.url("endpointslices", group: "/apis/discovery.k8s.io/v1", namespace: "a", selector: .init(role: .endpointslice)),
+                       "http://127.0.0.1:1/apis/discovery.k8s.io/v1/namespaces/a/endpointslices")
         XCTAssertEqual(client.url("endpoints", namespace: "prod", selector: .init(role: .endpoints, label: "a=b,c+d", field: "x!=y")),
                        "http://127.0.0.1:1/api/v1/namespaces/prod/endpoints?labelSelector=a%3Db%2Cc%2Bd&fieldSelector=x%21%3Dy")
     }

@@ -224,6 +224,82 @@ final class KubernetesTargetsTests: XCTestCase {
         ], source: "endpoints/n/db")])
     }
 
+    func testEndpointSliceTargetsCarryConditionsAndServicePodLabels() throws {
+        let pod = try decode(KubernetesAPI.Pod.self, webPod)
+        let service = try decode(KubernetesAPI.Service.self, shopService)
+        let slice = try decode(KubernetesAPI.EndpointSlice.self, """
+        {"metadata": {"name": "shop-x1", "namespace": "shop", "labels": {"kubernetes.io/service-name": "shop"}},
+         "addressType": "IPv4",
+         "endpoints": [{"addresses": ["10.1.0.5"], "conditions": {"ready": true, "serving": true, "terminating": false},
+                        "nodeName": "node-a", "zone": "z1", "targetRef": {"kind": "Pod", "namespace": "shop", "name": "web-1"},
+                        "deprecatedTopology": {"topology.kubernetes.io/zone": "z1"}},
+                       {"addresses": ["10.1.0.9"], "conditions": {"ready": false}, "hostname": "h"}],
+         "ports": [{"name": "web", "port": 8080, "protocol": "TCP", "appProtocol": "http"}]}
+        """)
+        let groups = KubernetesTargets.endpointSlice(slice, pods: ["shop/web-1": pod], services: ["shop/shop": service])
+        XCTAssertEqual(groups.map(\.targets), [["10.1.0.5:8080"], ["10.1.0.9:8080"], ["10.1.0.5:9100"], ["10.1.0.5:7000"]])
+        XCTAssertEqual(Set(groups.map(\.source)), ["endpointslice/shop/shop-x1"])
+        let sliceAndService: [String: String] = [
+            "__meta_kubernetes_namespace": "shop",
+            "__meta_kubernetes_endpointslice_address_type": "IPv4",
+            "__meta_kubernetes_endpointslice_name": "shop-x1",
+            "__meta_kubernetes_endpointslice_label_kubernetes_io_service_name": "shop",
+            "__meta_kubernetes_endpointslice_labelpresent_kubernetes_io_service_name": "true",
+            "__meta_kubernetes_service_name": "shop",
+            "__meta_kubernetes_service_label_tier": "front",
+            "__meta_kubernetes_service_labelpresent_tier": "true",
+            "__meta_kubernetes_service_annotationpresent_a_b": "true",
+        ]
+        XCTAssertEqual(groups[0].labels, sliceAndService.merging(webPodLabels) { _, new in new }.merging([
+            "__meta_kubernetes_endpointslice_port_name": "web",
+            "__meta_kubernetes_endpointslice_port_protocol": "TCP",
+            "__meta_kubernetes_endpointslice_port": "8080",
+            "__meta_kubernetes_endpointslice_port_app_protocol": "http",
+            "__meta_kubernetes_endpointslice_endpoint_conditions_ready": "true",
+            "__meta_kubernetes_endpointslice_endpoint_conditions_serving": "true",
+            "__meta_kubernetes_endpointslice_endpoint_conditions_terminating": "false",
+            "__meta_kubernetes_endpointslice_endpoint_node_name": "node-a",
+            "__meta_kubernetes_endpointslice_endpoint_zone": "z1",
+            "__meta_kubernetes_endpointslice_endpoint_topology_topology_kubernetes_io_zone": "z1",
+            "__meta_kubernetes_endpointslice_endpoint_topology_present_topology_kubernetes_io_zone": "true",
+            "__meta_kubernetes_endpointslice_address_target_kind": "Pod",
+            "__meta_kubernetes_endpointslice_address_target_name": "web-1",
+            "__meta_kubernetes_pod_container_name": "app",
+            "__meta_kubernetes_pod_container_image": "shop:1",
+            "__meta_kubernetes_pod_container_port_name": "http",
+            "__meta_kubernetes_pod_container_port_number": "8080",
+            "__meta_kubernetes_pod_container_port_protocol": "TCP",
+            "__meta_kubernetes_pod_container_init": "false",
+        ]) { _, new in new })
+        XCTAssertEqual(groups[1].labels, sliceAndService.merging([
+            "__meta_kubernetes_endpointslice_port_name": "web",
+            "__meta_kubernetes_endpointslice_port_protocol": "TCP",
+            "__meta_kubernetes_endpointslice_port": "8080",
+            "__meta_kubernetes_endpointslice_port_app_protocol": "http",
+            "__meta_kubernetes_endpointslice_endpoint_conditions_ready": "false",
+            "__meta_kubernetes_endpointslice_endpoint_hostname": "h",
+        ]) { _, new in new })
+    }
+
+    func testEndpointSliceOfADualStackServicesSecondaryFamilyHasNoTargets() throws {
+        let service = try decode(KubernetesAPI.Service.self, """
+        {"metadata": {"name": "s", "namespace": "n"},
+         "spec": {"ipFamilyPolicy": "PreferDualStack", "ipFamilies": ["IPv4", "IPv6"], "ports": [{"port": 80}]}}
+        """)
+        func slice(_ family: String, _ address: String) throws -> KubernetesAPI.EndpointSlice {
+            try decode(KubernetesAPI.EndpointSlice.self, """
+            {"metadata": {"name": "s-\(family)", "namespace": "n", "labels": {"kubernetes.io/service-name": "s"}},
+             "addressType": "\(family)", "endpoints": [{"addresses": ["\(address)"]}], "ports": [{"port": 80}]}
+            """)
+        }
+        XCTAssertEqual(KubernetesTargets.endpointSlice(try slice("IPv4", "10.0.0.1"), pods: [:], services: ["n/s": service])
+            .map(\.targets), [["10.0.0.1:80"]])
+        XCTAssertEqual(KubernetesTargets.endpointSlice(try slice("IPv6", "fd00::1"), pods: [:], services: ["n/s": service]), [])
+        // Without the service known, both families are targets.
+        XCTAssertEqual(KubernetesTargets.endpointSlice(try slice("IPv6", "fd00::1"), pods: [:], services: [:]).map(\.targets),
+                       [["[fd00::1]:80"]])
+    }
+
     // MARK: Nodes
 
     func testNodeTargetIsTheKubeletAtThePreferredAddress() throws {

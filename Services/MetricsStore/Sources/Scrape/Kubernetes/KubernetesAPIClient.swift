@@ -95,10 +95,11 @@ final class KubernetesAPIClient: Sendable {
 
     // MARK: Requests
 
-    /// `/api/v1/<resource>` or `/api/v1/namespaces/<namespace>/<resource>` with the
-    /// selectors and extra query items.
-    func url(_ resource: String, namespace: String?, selector: KubernetesSDConfig.Selector, extra: [(String, String)] = []) -> String {
-        let path = namespace.map { "/api/v1/namespaces/\(Self.escape($0))/\(resource)" } ?? "/api/v1/\(resource)"
+    /// `<group>/<resource>` or `<group>/namespaces/<namespace>/<resource>` (group
+    /// `/api/v1` for core objects) with the selectors and extra query items.
+    func url(_ resource: String, group: String = "/api/v1", namespace: String?, selector: KubernetesSDConfig.Selector,
+             extra: [(String, String)] = []) -> String {
+        let path = namespace.map { "\(group)/namespaces/\(Self.escape($0))/\(resource)" } ?? "\(group)/\(resource)"
         var query: [(String, String)] = []
         if !selector.label.isEmpty { query.append(("labelSelector", selector.label)) }
         if !selector.field.isEmpty { query.append(("fieldSelector", selector.field)) }
@@ -117,7 +118,7 @@ final class KubernetesAPIClient: Sendable {
 
     /// One list call: the objects and the resource version to watch from.
     func list<T: KubernetesObject>(_ type: T.Type, namespace: String?, selector: KubernetesSDConfig.Selector) async throws -> (items: [T], resourceVersion: String) {
-        let url = url(T.resource, namespace: namespace, selector: selector)
+        let url = url(T.resource, group: T.groupVersionPath, namespace: namespace, selector: selector)
         let response = try await http.execute(try request(url), timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 512 << 20)
         guard response.status == .ok else {
@@ -135,7 +136,7 @@ final class KubernetesAPIClient: Sendable {
         timeoutSeconds: Int, isolation: isolated (any Actor)? = #isolation,
         handle: (KubernetesAPI.WatchEvent<T>.Change) async throws -> Void
     ) async throws {
-        let url = url(T.resource, namespace: namespace, selector: selector, extra: [
+        let url = url(T.resource, group: T.groupVersionPath, namespace: namespace, selector: selector, extra: [
             ("watch", "1"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", String(timeoutSeconds)),
         ])

@@ -4,7 +4,7 @@ import Logging
 /// Keeps the target groups of one `kubernetes_sd_configs` entry current.
 ///
 /// For each object kind the role needs (pods; services; endpoints plus the pods and
-/// services behind them; nodes) and each namespace (or all of them; nodes have none), it lists the objects, then
+/// services behind them; endpointslices likewise; nodes) and each namespace (or all of them; nodes have none), it lists the objects, then
 /// watches from the list's resource version and applies ADDED/MODIFIED/DELETED events to
 /// its store. A watch the server ends is resumed from the last version seen; a 410 Gone
 /// (version too old) or any failure leads to a fresh list after `retryDelay`. While the API
@@ -56,7 +56,11 @@ actor KubernetesDiscovery {
                     group.addTask { await self.follow(KubernetesAPI.Pod.self, namespace, .pod, client) }
                 case .service:
                     group.addTask { await self.follow(KubernetesAPI.Service.self, namespace, .service, client) }
-                case .node, .endpointslice, .ingress:
+                case .endpointslice:
+                    group.addTask { await self.follow(KubernetesAPI.EndpointSlice.self, namespace, .endpointslice, client) }
+                    group.addTask { await self.follow(KubernetesAPI.Service.self, namespace, .service, client) }
+                    group.addTask { await self.follow(KubernetesAPI.Pod.self, namespace, .pod, client) }
+                case .node, .ingress:
                     break
                 case .endpoints:
                     group.addTask { await self.follow(KubernetesAPI.Endpoints.self, namespace, .endpoints, client) }

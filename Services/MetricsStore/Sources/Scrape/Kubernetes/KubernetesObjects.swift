@@ -83,6 +83,8 @@ enum KubernetesAPI {
 
     struct ServiceSpec: Decodable, Sendable, Equatable {
         var type: String?
+        var ipFamilyPolicy: String?
+        var ipFamilies: [String]?
         var clusterIP: String?
         var externalName: String?
         var loadBalancerIP: String?
@@ -131,6 +133,38 @@ enum KubernetesAPI {
         var name: String?
         var port: Int?
         var `protocol`: String?
+    }
+
+    // MARK: EndpointSlices (discovery.k8s.io/v1)
+
+    struct EndpointSlice: Decodable, Sendable, Equatable {
+        var metadata: ObjectMeta
+        var addressType: String?
+        var endpoints: [Endpoint]?
+        var ports: [Port]?
+
+        struct Endpoint: Decodable, Sendable, Equatable {
+            var addresses: [String]?
+            var conditions: Conditions?
+            var hostname: String?
+            var nodeName: String?
+            var zone: String?
+            var targetRef: ObjectReference?
+            var deprecatedTopology: [String: String]?
+        }
+
+        struct Conditions: Decodable, Sendable, Equatable {
+            var ready: Bool?
+            var serving: Bool?
+            var terminating: Bool?
+        }
+
+        struct Port: Decodable, Sendable, Equatable {
+            var name: String?
+            var port: Int?
+            var `protocol`: String?
+            var appProtocol: String?
+        }
     }
 
     // MARK: Nodes
@@ -221,14 +255,17 @@ extension KubernetesAPI {
         var services: [String: Service] = [:]
         var endpoints: [String: Endpoints] = [:]
         var nodes: [String: Node] = [:]
+        var endpointSlices: [String: EndpointSlice] = [:]
     }
 }
 
 /// What every listed kind offers discovery: its metadata and where it lives in the API.
 protocol KubernetesObject: Decodable, Sendable {
     var metadata: KubernetesAPI.ObjectMeta { get }
-    /// The plural resource name in /api/v1 paths.
+    /// The plural resource name in API paths.
     static var resource: String { get }
+    /// The API group and version path: `/api/v1` for core objects.
+    static var groupVersionPath: String { get }
     /// Where objects of this kind are kept.
     static var storeKeyPath: WritableKeyPath<KubernetesAPI.Store, [String: Self]> { get }
 }
@@ -241,6 +278,16 @@ extension KubernetesAPI.Pod: KubernetesObject {
 extension KubernetesAPI.Service: KubernetesObject {
     static var resource: String { "services" }
     static var storeKeyPath: WritableKeyPath<KubernetesAPI.Store, [String: Self]> { \.services }
+}
+
+extension KubernetesObject {
+    static var groupVersionPath: String { "/api/v1" }
+}
+
+extension KubernetesAPI.EndpointSlice: KubernetesObject {
+    static var resource: String { "endpointslices" }
+    static var groupVersionPath: String { "/apis/discovery.k8s.io/v1" }
+    static var storeKeyPath: WritableKeyPath<KubernetesAPI.Store, [String: Self]> { \.endpointSlices }
 }
 
 extension KubernetesAPI.Node: KubernetesObject {

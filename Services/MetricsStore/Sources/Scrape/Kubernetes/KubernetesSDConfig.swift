@@ -7,7 +7,7 @@ import VigilService
 /// Keys and validation messages follow Prometheus's `discovery/kubernetes` SDConfig and the
 /// HTTP client settings of prometheus/common. Unknown keys are errors. Options this store does
 /// not implement (`kubeconfig_file`, `oauth2`, proxies, `http_headers`, `attach_metadata`,
-/// the `endpointslice` and `ingress` roles) are refused with a message that says so,
+/// the `ingress` role) are refused with a message that says so,
 /// rather than silently ignored.
 ///
 /// Without `api_server` the in-cluster service account is used: the API server from
@@ -19,7 +19,7 @@ public struct KubernetesSDConfig: Decodable, Sendable {
         case pod, service, endpoints, endpointslice, node, ingress
 
         /// Roles this store discovers; the rest are refused at load time.
-        static let supported: [Role] = [.pod, .service, .endpoints, .node]
+        static let supported: [Role] = [.pod, .service, .endpoints, .endpointslice, .node]
     }
 
     /// A `selectors` entry: label and field selectors passed to the API server's list and
@@ -103,7 +103,7 @@ public struct KubernetesSDConfig: Decodable, Sendable {
         }
         role = try Self.decodeRole(c, .role)
         guard Role.supported.contains(role) else {
-            throw invalid(.role, "role \"\(role.rawValue)\" is not supported by this metrics-store yet (supported: pod, service, endpoints, node)")
+            throw invalid(.role, "role \"\(role.rawValue)\" is not supported by this metrics-store yet (supported: pod, service, endpoints, endpointslice, node)")
         }
         let unsupported: [(CodingKeys, String)] = [
             (.kubeconfigFile, "kubeconfig_file is not supported; set api_server and its credentials instead"),

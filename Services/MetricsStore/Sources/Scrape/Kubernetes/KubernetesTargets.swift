@@ -1,12 +1,13 @@
 /// Kubernetes objects → target groups, with the `__meta_kubernetes_*` labels Prometheus's
-/// `discovery/kubernetes` (pod.go, service.go, endpoints.go) attaches for each role.
+/// `discovery/kubernetes` (pod.go, service.go, endpoints.go, endpointslice.go, node.go)
+/// attaches for each role. Endpoints and EndpointSlices are in `KubernetesTargets+Endpoints`.
 ///
 /// Prometheus builds one group per object with per-target labels; `TargetGroup` carries
 /// labels per group only, so each target becomes its own group holding the object's
 /// labels merged with the target's (the target's win, as in Prometheus's `Merge`). All
 /// groups of one object share the object's source (`pod/<ns>/<name>`, `svc/<ns>/<name>`,
-/// `endpoints/<ns>/<name>`). Labels with empty values are left out: relabeling treats an
-/// empty label as absent anyway.
+/// `endpoints/<ns>/<name>`, `endpointslice/<ns>/<name>`, `node/<name>`). Labels with empty
+/// values are left out: relabeling treats an empty label as absent anyway.
 ///
 /// Pure functions of the API objects, so they are tested without a server.
 enum KubernetesTargets {
@@ -21,10 +22,16 @@ enum KubernetesTargets {
             return store.services.sorted { $0.key < $1.key }.flatMap { service($0.value) }
         case .node:
             return store.nodes.sorted { $0.key < $1.key }.flatMap { node($0.value) }
-        case .endpoints, .endpointslice, .ingress:
+        case .endpoints:
             return store.endpoints.sorted { $0.key < $1.key }.flatMap {
                 endpoints($0.value, pods: store.pods, services: store.services)
             }
+        case .endpointslice:
+            return store.endpointSlices.sorted { $0.key < $1.key }.flatMap {
+                endpointSlice($0.value, pods: store.pods, services: store.services)
+            }
+        case .ingress:
+            return []
         }
     }
 
@@ -134,92 +141,6 @@ enum KubernetesTargets {
         return ips.isEmpty ? service.spec?.loadBalancerIP : ips.joined(separator: ",")
     }
 
-    // MARK: Endpoints
-
-    /// `role: endpoints`: one target per address and port of each subset (ready addresses,
-    /// then not-ready ones); an address backed by a known pod gets the pod's labels and, for
-    /// the container port matching the endpoint port, the container's labels. Container
-    /// ports of those pods that no endpoint port covers become targets of their own. The
-    /// service of the same name, when known, adds its labels to every target.
-    ///
-    /// `pods` and `services` are keyed by `<namespace>/<name>`.
-    static func endpoints(_ endpoints: KubernetesAPI.Endpoints, pods: [String: KubernetesAPI.Pod],
-                          services: [String: KubernetesAPI.Service]) -> [TargetGroup] {
-        let source = "endpoints/" + endpoints.metadata.key
-        var common: [String: String?] = [prefix + "namespace": endpoints.metadata.namespace]
-        if let service = services[endpoints.metadata.key] {
-            common.merge(serviceLabels(service)) { _, new in new }
-        }
-        addObjectMeta(&common, endpoints.metadata, resource: "endpoints")
-
-        var groups: [TargetGroup] = []
-        // Pods seen behind an address, in order of appearance, with the ports they serve.
-        var seenPods: [(pod: KubernetesAPI.Pod, ports: [Int])] = []
-
-        func add(_ address: KubernetesAPI.EndpointAddress, _ port: KubernetesAPI.EndpointPort, ready: Bool) {
-            let number = port.port ?? 0
-            var labels: [String: String?] = [
-                prefix + "endpoint_port_name": port.name,
-                prefix + "endpoint_port_protocol": port.protocol,
-                prefix + "endpoint_ready": String(ready),
-            ]
-            if let ref = address.targetRef {
-                labels[prefix + "endpoint_address_target_kind"] = ref.kind
-                labels[prefix + "endpoint_address_target_name"] = ref.name
-            }
-            labels[prefix + "endpoint_node_name"] = address.nodeName
-            labels[prefix + "endpoint_hostname"] = address.hostname
-            let addressText = joinHostPort(address.ip ?? "", String(number))
-            guard let ref = address.targetRef, ref.kind == "Pod",
-                  let pod = pods["\(ref.namespace ?? "")/\(ref.name ?? "")"] else {
-                groups.append(group(address: addressText, common.merging(labels) { _, new in new }, source))
-                return
-            }
-            if let index = seenPods.firstIndex(where: { $0.pod.metadata.key == pod.metadata.key }) {
-                seenPods[index].ports.append(number)
-            } else {
-                seenPods.append((pod, [number]))
-            }
-            labels.merge(podLabels(pod)) { _, new in new }
-            if let (container, isInit) = containers(of: pod).first(where: { $0.0.ports?.contains { $0.containerPort == number } ?? false }),
-               let containerPort = container.ports?.first(where: { $0.containerPort == number }) {
-                labels[prefix + "pod_container_name"] = container.name
-                labels[prefix + "pod_container_image"] = container.image
-                labels[prefix + "pod_container_port_name"] = containerPort.name
-                labels[prefix + "pod_container_port_number"] = String(number)
-                // Prometheus reports the endpoint port's protocol here.
-                labels[prefix + "pod_container_port_protocol"] = port.protocol
-                labels[prefix + "pod_container_init"] = String(isInit)
-            }
-            groups.append(group(address: addressText, common.merging(labels) { _, new in new }, source))
-        }
-
-        for subset in endpoints.subsets ?? [] {
-            for port in subset.ports ?? [] {
-                for address in subset.addresses ?? [] { add(address, port, ready: true) }
-                for address in subset.notReadyAddresses ?? [] { add(address, port, ready: false) }
-            }
-        }
-
-        for (pod, servedPorts) in seenPods {
-            guard let ip = pod.status?.podIP, !ip.isEmpty else { continue }
-            for (container, isInit) in containers(of: pod) {
-                for containerPort in container.ports ?? [] where !servedPorts.contains(containerPort.containerPort ?? 0) {
-                    let number = String(containerPort.containerPort ?? 0)
-                    var labels = podLabels(pod)
-                    labels[prefix + "pod_container_name"] = container.name
-                    labels[prefix + "pod_container_image"] = container.image
-                    labels[prefix + "pod_container_port_name"] = containerPort.name
-                    labels[prefix + "pod_container_port_number"] = number
-                    labels[prefix + "pod_container_port_protocol"] = containerPort.protocol
-                    labels[prefix + "pod_container_init"] = String(isInit)
-                    groups.append(group(address: joinHostPort(ip, number), common.merging(labels) { _, new in new }, source))
-                }
-            }
-        }
-        return groups
-    }
-
     // MARK: Nodes
 
     /// `role: node`: one target per node at its preferred address and the kubelet's port,
@@ -285,7 +206,7 @@ enum KubernetesTargets {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
-    private static func group(address: String, _ labels: [String: String?], _ source: String) -> TargetGroup {
+    static func group(address: String, _ labels: [String: String?], _ source: String) -> TargetGroup {
         var kept: [String: String] = [:]
         for case let (name, value?) in labels where !value.isEmpty { kept[name] = value }
         return TargetGroup(targets: [address], labels: kept, source: source)
