@@ -256,7 +256,7 @@ def cluster():
     exporter.stop()
 
 
-def start_store(tmp_path: Path, api: FakeKubernetesAPI, token: str = TOKEN) -> MetricsStore:
+def start_store(tmp_path: Path, api: FakeKubernetesAPI, token: str = TOKEN, flags: list[str] | None = None) -> MetricsStore:
     (tmp_path / "token").write_text(token + "\n")
     config = tmp_path / "prometheus.yml"
     config.write_text(yaml.safe_dump({
@@ -277,7 +277,7 @@ def start_store(tmp_path: Path, api: FakeKubernetesAPI, token: str = TOKEN) -> M
             ],
         }],
     }))
-    return MetricsStore(tmp_path, extra_flags=[f"--config.file={config}"]).start()
+    return MetricsStore(tmp_path, extra_flags=[f"--config.file={config}"] + (flags or [])).start()
 
 
 def active_targets(store: MetricsStore) -> list[dict]:
@@ -344,6 +344,33 @@ def test_pods_become_targets_and_follow_the_cluster(tmp_path, cluster):
         wait_until(lambda: pods_targeted(store) == {"web-1"}, timeout=10, message="web-3 no longer scraped")
         # All of these changes came through the one watch stream: one list call in all.
         assert len([p for p, _ in api.requests if "watch=" not in p]) == 1, api.requests
+    finally:
+        store.stop()
+
+
+def test_reload_keeps_an_unchanged_discovery_and_restarts_a_changed_one(tmp_path, cluster):
+    api, exporter = cluster
+    api.put("pods", pod("web-1", "shop", HOST, exporter.port, {"app": "web"}))
+    store = start_store(tmp_path, api, flags=["--web.enable-lifecycle"])
+    config = tmp_path / "prometheus.yml"
+    try:
+        wait_until(lambda: pods_targeted(store) == {"web-1"}, timeout=20, message="web-1 targeted")
+
+        def lists() -> int:
+            return len([p for p, _ in api.requests if "watch=" not in p])
+
+        assert lists() == 1
+        assert requests.post(store.url + "/-/reload", timeout=10).status_code == 200
+        time.sleep(1)
+        assert lists() == 1, "an unchanged kubernetes_sd_configs entry keeps its watch"
+        assert pods_targeted(store) == {"web-1"}
+
+        # A changed entry (other namespace) is a new discovery: it lists that namespace.
+        api.put("pods", pod("job-1", "batch", HOST, exporter.port, {"app": "job"}))
+        config.write_text(config.read_text().replace("- shop", "- batch"))
+        assert requests.post(store.url + "/-/reload", timeout=10).status_code == 200
+        wait_until(lambda: pods_targeted(store) == {"job-1"}, timeout=10, message="job-1 after reload")
+        assert lists() == 2 and api.requests[-1][0].startswith("/api/v1/namespaces/batch/pods")
     finally:
         store.stop()
 

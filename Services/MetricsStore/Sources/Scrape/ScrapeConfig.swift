@@ -2,8 +2,9 @@ import Foundation
 import VigilService
 
 /// One entry of `scrape_configs`: a job, how to scrape it, and where its targets come
-/// from (`static_configs`, `file_sd_configs`, `kubernetes_sd_configs`). Decoded with unknown keys rejected;
-/// `PrometheusConfig` then fills the interval and timeout from `global`.
+/// from (`static_configs`, `file_sd_configs`, `kubernetes_sd_configs`). Decoded with
+/// unknown keys rejected; `PrometheusConfig` then fills the interval and timeout from
+/// `global`.
 public struct ScrapeConfig: Decodable, Sendable {
     public var jobName: String
     public var scrapeInterval: PrometheusDuration

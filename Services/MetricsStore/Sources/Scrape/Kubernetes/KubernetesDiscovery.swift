@@ -3,12 +3,13 @@ import Logging
 
 /// Keeps the target groups of one `kubernetes_sd_configs` entry current.
 ///
-/// For each object kind the role needs (pods; services; endpoints plus the pods and
-/// services behind them; endpointslices likewise; nodes) and each namespace (or all of them; nodes have none), it lists the objects, then
-/// watches from the list's resource version and applies ADDED/MODIFIED/DELETED events to
-/// its store. A watch the server ends is resumed from the last version seen; a 410 Gone
-/// (version too old) or any failure leads to a fresh list after `retryDelay`. While the API
-/// server fails, the last good objects (and so the last good groups) are kept.
+/// For each object kind the role needs (pods; services; endpoints or endpointslices plus
+/// the pods and services behind them; nodes) and each namespace (or all of them; nodes
+/// have none), it lists the objects, then watches from the list's resource version and
+/// applies ADDED/MODIFIED/DELETED events to its store. A watch the server ends is resumed
+/// from the last version seen; a 410 Gone (version too old) leads to a fresh list at once,
+/// any failure to one after `retryDelay`. While the API server fails, the last good objects
+/// (and so the last good groups) are kept.
 ///
 /// After every change `onChange` is called; `groups` then gives the current targets.
 actor KubernetesDiscovery {
