@@ -2,8 +2,9 @@ import Foundation
 import VigilService
 
 /// One entry of `scrape_configs`: a job, how to scrape it, and where its targets come
-/// from (`static_configs`, `file_sd_configs`). Decoded with unknown keys rejected;
-/// `PrometheusConfig` then fills the interval and timeout from `global`.
+/// from (`static_configs`, `file_sd_configs`, `kubernetes_sd_configs`). Decoded with
+/// unknown keys rejected; `PrometheusConfig` then fills the interval and timeout from
+/// `global`.
 public struct ScrapeConfig: Decodable, Sendable {
     public var jobName: String
     public var scrapeInterval: PrometheusDuration
@@ -15,6 +16,7 @@ public struct ScrapeConfig: Decodable, Sendable {
     public var honorTimestamps = true
     public var staticConfigs: [TargetGroup] = []
     public var fileSDConfigs: [FileSDConfig] = []
+    public var kubernetesSDConfigs: [KubernetesSDConfig] = []
     public var authorization: Authorization?
     public var relabelConfigs: [RelabelConfig] = []
     public var metricRelabelConfigs: [RelabelConfig] = []
@@ -29,7 +31,7 @@ public struct ScrapeConfig: Decodable, Sendable {
         case jobName = "job_name", scrapeInterval = "scrape_interval", scrapeTimeout = "scrape_timeout"
         case metricsPath = "metrics_path", scheme, params
         case honorLabels = "honor_labels", honorTimestamps = "honor_timestamps"
-        case staticConfigs = "static_configs", fileSDConfigs = "file_sd_configs"
+        case staticConfigs = "static_configs", fileSDConfigs = "file_sd_configs", kubernetesSDConfigs = "kubernetes_sd_configs"
         case basicAuth = "basic_auth", bearerToken = "bearer_token", bearerTokenFile = "bearer_token_file"
         case authorization
         case relabelConfigs = "relabel_configs", metricRelabelConfigs = "metric_relabel_configs"
@@ -67,6 +69,7 @@ public struct ScrapeConfig: Decodable, Sendable {
         honorTimestamps = try c.decodeIfPresent(Bool.self, forKey: .honorTimestamps) ?? true
         staticConfigs = try c.decodeIfPresent([TargetGroup].self, forKey: .staticConfigs) ?? []
         fileSDConfigs = try c.decodeIfPresent([FileSDConfig].self, forKey: .fileSDConfigs) ?? []
+        kubernetesSDConfigs = try c.decodeIfPresent([KubernetesSDConfig].self, forKey: .kubernetesSDConfigs) ?? []
         relabelConfigs = try c.decodeIfPresent([RelabelConfig].self, forKey: .relabelConfigs) ?? []
         metricRelabelConfigs = try c.decodeIfPresent([RelabelConfig].self, forKey: .metricRelabelConfigs) ?? []
         sampleLimit = try c.decodeIfPresent(Int.self, forKey: .sampleLimit) ?? 0
@@ -74,30 +77,18 @@ public struct ScrapeConfig: Decodable, Sendable {
         authorization = try Self.decodeAuthorization(c, invalid)
     }
 
-    /// Prometheus's `HTTPClientConfig.Validate` rules for the credential keys.
     private static func decodeAuthorization(
         _ c: KeyedDecodingContainer<CodingKeys>, _ invalid: (CodingKeys, String) -> DecodingError
     ) throws -> Authorization? {
-        let basic = try c.decodeIfPresent(BasicAuth.self, forKey: .basicAuth)
-        let token = try c.decodeIfPresent(String.self, forKey: .bearerToken)
-        let tokenFile = try c.decodeIfPresent(String.self, forKey: .bearerTokenFile)
-        let header = try c.decodeIfPresent(AuthorizationHeader.self, forKey: .authorization)
-        if token != nil, tokenFile != nil {
-            throw invalid(.bearerTokenFile, "at most one of bearer_token & bearer_token_file must be configured")
+        do {
+            return try Authorization.combining(
+                basic: c.decodeIfPresent(BasicAuth.self, forKey: .basicAuth),
+                bearerToken: c.decodeIfPresent(String.self, forKey: .bearerToken),
+                bearerTokenFile: c.decodeIfPresent(String.self, forKey: .bearerTokenFile),
+                header: c.decodeIfPresent(AuthorizationHeader.self, forKey: .authorization))
+        } catch let conflict as AuthorizationConflict {
+            throw invalid(CodingKeys(rawValue: conflict.key) ?? .authorization, conflict.message)
         }
-        if basic != nil, token != nil || tokenFile != nil {
-            throw invalid(.basicAuth, "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured")
-        }
-        if header != nil, token != nil || tokenFile != nil {
-            throw invalid(.authorization, "authorization is not compatible with bearer_token & bearer_token_file")
-        }
-        if header != nil, basic != nil {
-            throw invalid(.authorization, "at most one of basic_auth, oauth2 & authorization must be configured")
-        }
-        if let basic { return .basic(basic) }
-        if let token { return .header(AuthorizationHeader(type: "Bearer", credentials: token)) }
-        if let tokenFile { return .header(AuthorizationHeader(type: "Bearer", credentialsFile: tokenFile)) }
-        return header.map { .header($0) }
     }
 
     /// Fills what `global` decides and checks the interval against the timeout, with
@@ -181,9 +172,39 @@ public enum Authorization: Sendable {
         }
     }
 
+    /// Prometheus's `HTTPClientConfig.Validate` rules for the credential keys, shared by
+    /// scrape configs and service discovery configs.
+    static func combining(
+        basic: BasicAuth?, bearerToken token: String?, bearerTokenFile tokenFile: String?, header: AuthorizationHeader?
+    ) throws(AuthorizationConflict) -> Authorization? {
+        if token != nil, tokenFile != nil {
+            throw AuthorizationConflict(key: "bearer_token_file", message: "at most one of bearer_token & bearer_token_file must be configured")
+        }
+        if basic != nil, token != nil || tokenFile != nil {
+            throw AuthorizationConflict(key: "basic_auth", message: "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured")
+        }
+        if header != nil, token != nil || tokenFile != nil {
+            throw AuthorizationConflict(key: "authorization", message: "authorization is not compatible with bearer_token & bearer_token_file")
+        }
+        if header != nil, basic != nil {
+            throw AuthorizationConflict(key: "authorization", message: "at most one of basic_auth, oauth2 & authorization must be configured")
+        }
+        if let basic { return .basic(basic) }
+        if let token { return .header(AuthorizationHeader(type: "Bearer", credentials: token)) }
+        if let tokenFile { return .header(AuthorizationHeader(type: "Bearer", credentialsFile: tokenFile)) }
+        return header.map { .header($0) }
+    }
+
     static func readSecret(_ path: String) throws -> String {
         try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+}
+
+/// Two credential keys written together that Prometheus refuses to combine; `key` is the
+/// prometheus.yml key the error is reported at.
+struct AuthorizationConflict: Error {
+    var key: String
+    var message: String
 }
 
 public struct BasicAuth: Decodable, Sendable {

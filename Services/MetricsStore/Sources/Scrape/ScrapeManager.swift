@@ -2,10 +2,10 @@ import Foundation
 import Logging
 import VigilService
 
-/// Owns the scrape loops: turns a `PrometheusConfig` into targets (static and file SD),
-/// starts a `ScrapeLoop` per active target and, on each `apply` (reload) or file SD
-/// refresh, starts loops for new targets and stops (with staleness markers) the ones
-/// that went away. A target whose job settings changed is restarted.
+/// Owns the scrape loops: turns a `PrometheusConfig` into targets (static, file SD and
+/// Kubernetes SD), starts a `ScrapeLoop` per active target and, on each `apply` (reload),
+/// file SD refresh or Kubernetes change, starts loops for new targets and stops (with
+/// staleness markers) the ones that went away. A target whose job settings changed is restarted.
 public actor ScrapeManager {
     private let tsdb: TSDB
     private let logger: Logger
@@ -13,6 +13,10 @@ public actor ScrapeManager {
     private var loops: [LoopKey: ScrapeLoop] = [:]
     private var dropped: [String: [Labels]] = [:]
     private var refreshTask: Task<Void, Never>?
+    private var kubernetes = KubernetesDiscoveries()
+    private var kubernetesSyncQueued = false
+    /// Counts `sync` calls: one that was overtaken while suspended leaves the rest to the newer one.
+    private var syncGeneration = 0
 
     /// A loop is identified by its job, its labels, and the job's settings as written.
     struct LoopKey: Hashable {
@@ -29,6 +33,9 @@ public actor ScrapeManager {
     /// Makes the running loops match `config`.
     public func apply(_ config: PrometheusConfig) async {
         self.config = config
+        kubernetes.update(config, logger: logger) { [weak self] in
+            Task { await self?.kubernetesChanged() }
+        }
         await sync()
         restartRefresh()
     }
@@ -37,18 +44,24 @@ public actor ScrapeManager {
     public func stop() async {
         refreshTask?.cancel()
         refreshTask = nil
+        kubernetes.stopAll()
         for loop in loops.values { await loop.stop() }
         loops = [:]
     }
 
     private func sync() async {
+        syncGeneration += 1
+        let generation = syncGeneration
         var wanted: [LoopKey: (ScrapeTarget, ScrapeConfig)] = [:]
         var newDropped: [String: [Labels]] = [:]
         for job in config.scrapeConfigs {
             let (fileGroups, errors) = FileDiscovery.groups(job.fileSDConfigs)
             for error in errors { logger.error("file discovery failed", metadata: ["job": "\(job.jobName)", "error": "\(error)"]) }
+            // A group's source names a file for `ScrapeTarget` (`__meta_filepath`), so the
+            // Kubernetes groups go in without theirs.
+            let kubernetesGroups = await kubernetes.groups(job: job.jobName).map { TargetGroup(targets: $0.targets, labels: $0.labels) }
             let settings = String(reflecting: job)
-            for outcome in ScrapeTarget.discover(job, fileGroups: fileGroups) {
+            for outcome in ScrapeTarget.discover(job, fileGroups: fileGroups + kubernetesGroups) {
                 switch outcome {
                 case .active(let target):
                     wanted[LoopKey(job: job.jobName, labels: target.internalLabels, settings: settings)] = (target, job)
@@ -57,17 +70,30 @@ public actor ScrapeManager {
                 }
             }
         }
+        guard generation == syncGeneration else { return }
         dropped = newDropped
         for (key, loop) in loops where wanted[key] == nil {
+            guard generation == syncGeneration else { return }
             loops[key] = nil
             await loop.stop()
         }
+        guard generation == syncGeneration else { return }
         for (key, (target, job)) in wanted where loops[key] == nil {
             let loop = ScrapeLoop(target: target, config: job, tsdb: tsdb, logger: logger)
             loops[key] = loop
             loop.start()
         }
         logger.debug("scrape targets synced", metadata: ["active": "\(loops.count)"])
+    }
+
+    /// Kubernetes discoveries report every object change; changes within 200 ms are applied
+    /// in one sync (Prometheus batches discovery updates too, every 5 s).
+    private func kubernetesChanged() async {
+        guard !kubernetesSyncQueued else { return }
+        kubernetesSyncQueued = true
+        try? await Task.sleep(for: .milliseconds(200))
+        kubernetesSyncQueued = false
+        await sync()
     }
 
     /// Re-reads file SD files at the shortest `refresh_interval` of the config.
