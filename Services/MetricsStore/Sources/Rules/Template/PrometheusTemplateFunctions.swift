@@ -187,12 +187,10 @@ enum PrometheusTemplateFunctions {
         var seconds = milliseconds / 1000
         var millis = milliseconds % 1000
         if millis < 0 { millis += 1000; seconds -= 1 }
-        var days = seconds / 86400
-        var secondOfDay = seconds % 86400
-        if secondOfDay < 0 { secondOfDay += 86400; days -= 1 }
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let civil = PromQLCivilTime(unixSeconds: seconds)
+        let second = ((seconds % 60) + 60) % 60
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        var text = "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
+        var text = "\(civil.year)-\(two(civil.month))-\(two(civil.day)) \(two(civil.hour)):\(two(civil.minute)):\(two(second))"
         if millis != 0 {
             var fraction = String(format: "%03lld", millis)
             while fraction.hasSuffix("0") { fraction.removeLast() }
@@ -201,18 +199,6 @@ enum PrometheusTemplateFunctions {
         return text + " +0000 UTC"
     }
 
-    /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
-    static func civilDate(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
 
     /// Go's strings.Title: the first letter of each word upper-cased.
     static func title(_ text: String) -> String {
