@@ -56,6 +56,26 @@ final class BlockCuttingTests: XCTestCase {
         reopened.close()
     }
 
+    /// A crash right after a block was renamed into place, before the WAL checkpoint and
+    /// head truncation: on restart the block and the whole WAL are both there, and each
+    /// sample must come back exactly once.
+    func testCrashBetweenBlockWriteAndCheckpointLosesAndDoublesNothing() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tsdb = try TSDB.open(directory: directory)
+        try await fill(tsdb)
+        let before = try tsdb.select([.equal("__name__", "a")], mint: .min, maxt: .max)[0].samples
+        let blocks = directory.appendingPathComponent("blocks").path
+        try BlockWriter(directory: blocks).write(tsdb.head.blockData(start: base, end: base + 2 * hour))
+        tsdb.close()   // the "crash": no checkpoint, no truncation
+
+        let reopened = try TSDB.open(directory: directory)
+        XCTAssertEqual(reopened.blocks.withLock { $0.count }, 1)
+        XCTAssertEqual(try reopened.select([.equal("__name__", "a")], mint: .min, maxt: .max)[0].samples, before)
+        XCTAssertEqual(reopened.head.timeRange?.min, base + 2 * hour, "replay skipped what the block holds")
+        reopened.close()
+    }
+
     func testExemplarsSurviveRestartAndCheckpoint() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
