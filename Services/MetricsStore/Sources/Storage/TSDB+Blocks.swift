@@ -150,10 +150,15 @@ extension TSDB {
         return found.sorted()
     }
 
-    /// Samples of series matching the selector in [mint, maxt], blocks and head merged.
+    /// Samples of series matching the selector in [mint, maxt], blocks and head merged,
+    /// sorted by labels.
     public func select(_ matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws -> [(labels: Labels, samples: [Head.Sample])] {
+        let overlapping = blocks.withLock { $0 }.filter { $0.meta.maxTime > mint && $0.meta.minTime <= maxt }
+        let fromHead = head.select(matchers, mint: mint, maxt: maxt)
+        // Most queries read recent data only: the head's answer is already sorted.
+        if overlapping.isEmpty { return fromHead }
         var merged: [Labels: [Head.Sample]] = [:]
-        for block in blocks.withLock({ $0 }) where block.meta.maxTime > mint && block.meta.minTime <= maxt {
+        for block in overlapping {
             for (labels, chunks) in try block.select(matchers: matchers, mint: mint, maxt: maxt) {
                 for chunk in chunks {
                     var iterator = chunk.makeIterator()
@@ -163,7 +168,7 @@ extension TSDB {
                 }
             }
         }
-        for (labels, samples) in head.select(matchers, mint: mint, maxt: maxt) {
+        for (labels, samples) in fromHead {
             merged[labels, default: []].append(contentsOf: samples)
         }
         return merged.map { ($0.key, $0.value.sorted { $0.timestamp < $1.timestamp }) }.sorted { $0.labels < $1.labels }
