@@ -19,7 +19,12 @@ extension S3API {
         case .proceed:
             break
         }
-        if request.headers["x-amz-checksum-mode"]?.uppercased() == "ENABLED", let checksum = record.checksum,
+        var range: ClosedRange<Int64>?
+        if let requested = ByteRange(header: request.headers["range"]) {
+            range = try requested.resolve(size: record.size)
+        }
+        // The stored checksum covers the whole object, so S3 sends it only for whole reads.
+        if range == nil, request.headers["x-amz-checksum-mode"]?.uppercased() == "ENABLED", let checksum = record.checksum,
            let colon = checksum.firstIndex(of: ":"), let algorithm = ChecksumAlgorithm(rawValue: String(checksum[..<colon])) {
             fields[.init(algorithm.headerName)!] = String(checksum[checksum.index(after: colon)...])
         }
@@ -27,10 +32,6 @@ extension S3API {
                                     ("response-expires", "expires"), ("response-cache-control", "cache-control"),
                                     ("response-content-disposition", "content-disposition"), ("response-content-encoding", "content-encoding")] {
             if let value = request.query(parameter) { fields[.init(header)!] = value }
-        }
-        var range: ClosedRange<Int64>?
-        if let requested = ByteRange(header: request.headers["range"]) {
-            range = try requested.resolve(size: record.size)
         }
         let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
         let length = range.map { $0.upperBound - $0.lowerBound + 1 } ?? record.size
