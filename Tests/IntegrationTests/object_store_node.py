@@ -23,7 +23,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from conftest import HOST, _bin_dir, free_port, wait_until
+from conftest import HOST, REPO, _bin_dir, free_port, wait_until
 
 REGION = "garage"
 ROOT_DOMAIN = ".s3.garage.localhost"

@@ -11,28 +11,28 @@ struct ObjectStoreCLI {
         await ObjectStoreCommand.main(moveConfigOption(Array(CommandLine.arguments.dropFirst())))
     }
 
-    /// Garage takes `-c FILE` before the subcommand; ArgumentParser reads options per
-    /// subcommand, so the option is moved to the end where every subcommand's
+    /// Garage takes `-c FILE` before the subcommand (after it, `-c` may mean something else,
+    /// as `layout assign -c CAPACITY`). ArgumentParser reads options per subcommand, so the
+    /// option is moved to the end as `--config FILE`, where every subcommand's
     /// `GlobalOptions` sees it.
     static func moveConfigOption(_ arguments: [String]) -> [String] {
-        var rest: [String] = []
+        var leading: [String] = []
         var config: [String] = []
         var index = 0
-        while index < arguments.count {
+        while index < arguments.count, arguments[index].hasPrefix("-") {
             let argument = arguments[index]
             if (argument == "-c" || argument == "--config"), index + 1 < arguments.count {
                 config = ["--config", arguments[index + 1]]
                 index += 2
-                continue
-            }
-            if argument.hasPrefix("--config=") {
+            } else if argument.hasPrefix("--config=") {
                 config = ["--config", String(argument.dropFirst("--config=".count))]
+                index += 1
             } else {
-                rest.append(argument)
+                leading.append(argument)
+                index += 1
             }
-            index += 1
         }
-        return rest + config
+        return leading + arguments[index...] + config
     }
 }
 
@@ -45,7 +45,7 @@ struct ObjectStoreCommand: AsyncParsableCommand {
 
 /// `-c FILE` (or GARAGE_CONFIG_FILE), as Garage.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: [.short, .customLong("config")], help: "Path to the configuration file (Garage's TOML format).")
+    @Option(name: .customLong("config"), help: "Path to the configuration file (Garage's TOML format); `-c FILE` before the subcommand.")
     var config: String = ProcessInfo.processInfo.environment["GARAGE_CONFIG_FILE"] ?? "/etc/garage.toml"
 
     func load() throws -> ObjectStoreConfig {
