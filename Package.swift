@@ -184,6 +184,7 @@ let package = Package(
             name: "ObjectStoreThroughput",
             dependencies: [
                 "ObjectStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ObjectStoreThroughput"
