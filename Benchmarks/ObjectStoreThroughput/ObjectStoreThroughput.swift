@@ -37,8 +37,17 @@ struct ObjectStoreThroughput: AsyncParsableCommand {
         let credentials = try await node.bootstrap()
         let client = HTTPClient(eventLoopGroupProvider: .singleton,
                                 configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)))
-        defer { try? client.syncShutdown() }
         let s3 = BenchS3(client: client, endpoint: "http://127.0.0.1:\(port)", key: credentials)
+        do {
+            try await measureAll(s3: s3, node: node, disk: disk)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    func measureAll(s3: BenchS3, node: BenchNode, disk: Double) async throws {
 
         var largePut16 = 0.0
         for (label, size, requests) in [("4 KiB", 4 << 10, smallRequests), ("16 MiB", 16 << 20, largeRequests)] {

@@ -4,6 +4,7 @@ import Foundation
 /// are in `MetadataStore+Objects.swift` and `MetadataStore+Multipart.swift`.
 public final class MetadataStore: Sendable {
     let db: MetadataDatabase
+    let authCache = AuthCache()
 
     public init(directory: String, fsync: Bool = true) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -26,6 +27,7 @@ public final class MetadataStore: Sendable {
                        .text(key.id), .text(key.secret), .text(key.name), .integer(key.allowCreateBucket ? 1 : 0),
                        .integer(Date().millisecondsSince1970))
         }
+        authCache.invalidate()
     }
 
     public func listKeys() async throws -> [AccessKey] {
@@ -34,11 +36,15 @@ public final class MetadataStore: Sendable {
         }
     }
 
-    /// The key with this exact id, or nil (used on every authenticated request).
+    /// The key with this exact id, or nil (used on every authenticated request, so cached).
     public func key(id: String) async throws -> AccessKey? {
-        try await db.read { db in
+        if let cached = authCache.key(id) { return cached }
+        let generation = authCache.generation
+        let key = try await db.read { db in
             try db.query("SELECT id, secret, name, create_bucket FROM keys WHERE id = ?", .text(id)).first.map(Self.key(from:))
         }
+        authCache.store(key: key, id: id, generation: generation)
+        return key
     }
 
     /// Garage's lookup for admin commands: an exact id, a unique id prefix, or a unique name.
@@ -55,11 +61,13 @@ public final class MetadataStore: Sendable {
         let changed = try await db.write { db in
             try db.run("UPDATE keys SET create_bucket = ? WHERE id = ?", .integer(allowCreateBucket ? 1 : 0), .text(id))
         }
+        authCache.invalidate()
         if changed == 0 { throw StoreError.noSuchAccessKey(id) }
     }
 
     public func deleteKey(id: String) async throws {
         let changed = try await db.write { db in try db.run("DELETE FROM keys WHERE id = ?", .text(id)) }
+        authCache.invalidate()
         if changed == 0 { throw StoreError.noSuchAccessKey(id) }
     }
 
@@ -97,6 +105,7 @@ public final class MetadataStore: Sendable {
                 try db.run("INSERT INTO grants(bucket, key_id, read, write, owner) VALUES (?, ?, 1, 1, 1)", .text(name), .text(owner))
             }
         }
+        authCache.invalidate()
         return bucket
     }
 
@@ -114,14 +123,23 @@ public final class MetadataStore: Sendable {
     }
 
     /// The permission of one key on one bucket; throws `noSuchBucket` when it does not exist.
+    /// Asked on every S3 request, so cached (see `AuthCache`).
     public func permission(bucket: String, key: String) async throws -> BucketPermission {
-        try await db.read { db in
-            guard try !db.query("SELECT 1 FROM buckets WHERE name = ?", .text(bucket)).isEmpty else { throw StoreError.noSuchBucket(bucket) }
+        if let cached = authCache.permission(bucket: bucket, key: key) {
+            guard let cached else { throw StoreError.noSuchBucket(bucket) }
+            return cached
+        }
+        let generation = authCache.generation
+        let permission: BucketPermission? = try await db.read { db in
+            guard try !db.query("SELECT 1 FROM buckets WHERE name = ?", .text(bucket)).isEmpty else { return nil }
             guard let row = try db.query("SELECT read, write, owner FROM grants WHERE bucket = ? AND key_id = ?", .text(bucket), .text(key)).first else {
-                return .none
+                return BucketPermission.none
             }
             return BucketPermission(read: row[0].int == 1, write: row[1].int == 1, owner: row[2].int == 1)
         }
+        authCache.store(permission: permission, bucket: bucket, key: key, generation: generation)
+        guard let permission else { throw StoreError.noSuchBucket(bucket) }
+        return permission
     }
 
     public func listBuckets() async throws -> [Bucket] {
@@ -144,7 +162,7 @@ public final class MetadataStore: Sendable {
     /// Deletes an empty bucket; its unfinished multipart uploads go with it, and the data
     /// files of their parts are returned for the caller to remove.
     public func deleteBucket(name: String) async throws -> [ObjectSegment] {
-        try await db.write { db in
+        let segments = try await db.write { db in
             guard try !db.query("SELECT 1 FROM buckets WHERE name = ?", .text(name)).isEmpty else { throw StoreError.noSuchBucket(name) }
             guard try db.query("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", .text(name)).isEmpty else {
                 throw StoreError.bucketNotEmpty(name)
@@ -155,6 +173,8 @@ public final class MetadataStore: Sendable {
             try db.run("DELETE FROM buckets WHERE name = ?", .text(name))
             return segments
         }
+        authCache.invalidate()
+        return segments
     }
 
     /// Adds (`allow`) or removes (`deny`) the flags set in `flags` for a key on a bucket.
@@ -176,6 +196,7 @@ public final class MetadataStore: Sendable {
                            .text(bucket), .text(keyID), .integer(current.read ? 1 : 0), .integer(current.write ? 1 : 0), .integer(current.owner ? 1 : 0))
             }
         }
+        authCache.invalidate()
     }
 
     // MARK: settings
