@@ -61,10 +61,13 @@ public final class BlobWriter: @unchecked Sendable {
         block = []
         block.reserveCapacity(ObjectSegment.blockSize)
         offset += Int64(data.count)
-        let fd = fd, pool = store.pool, path = tempPath
+        let fd = fd, pool = store.pool, path = tempPath, sync = store.fsync
         inFlight = Task {
             try await pool.runIfActive {
                 try Self.writeAll(fd: fd, data: data, at: position, path: path)
+                // Start writeback of this block now, so the disk works while the rest of the
+                // body arrives and the final fsync has little left to flush.
+                if sync { startWriteback(fd: fd, offset: position, length: data.count) }
                 var crc = CRC32()
                 data.withUnsafeBytes { crc.update($0) }
                 return crc.value
@@ -113,4 +116,17 @@ public final class BlobWriter: @unchecked Sendable {
             unlink(temp)
         }
     }
+}
+
+/// Linux's sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE): starts writeback of a
+/// range without waiting for it. Glibc declares it only under _GNU_SOURCE, which Swift's
+/// Glibc module does not see, so it is looked up by name; where it is missing this does nothing.
+private let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+}()
+
+func startWriteback(fd: Int32, offset: Int64, length: Int) {
+    let syncFileRangeWrite: UInt32 = 2
+    _ = syncFileRange?(fd, offset, Int64(length), syncFileRangeWrite)
 }

@@ -29,11 +29,33 @@ final class MetadataDatabase: @unchecked Sendable {
         try writer.execute("PRAGMA journal_mode=WAL")
         try writer.execute(fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF")
         try writer.execute("PRAGMA foreign_keys=ON")
+        // Checkpoints run on their own thread (`checkpointLoop`), not inside a commit that
+        // a batch of clients is waiting for.
+        try writer.execute("PRAGMA wal_autocheckpoint=0")
         try MetadataSchema.migrate(writer)
+        checkpointer = try SQLiteConnection(path: path)
         let thread = Thread { [unowned self] in self.writerLoop() }
         thread.name = "object-store-metadata-writer"
         self.thread = thread
         thread.start()
+        let checkpoints = Thread { [unowned self] in self.checkpointLoop() }
+        checkpoints.name = "object-store-metadata-checkpoint"
+        checkpoints.start()
+    }
+
+    private let checkpointer: SQLiteConnection
+
+    /// Copies committed WAL pages into the database file every 250 ms (PASSIVE: never
+    /// blocks the writer or readers), so the WAL stays small without stalling commits.
+    private func checkpointLoop() {
+        while true {
+            lock.lock()
+            let done = stopped
+            lock.unlock()
+            if done { return }
+            try? checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            Thread.sleep(forTimeInterval: 0.25)
+        }
     }
 
     func close() {
