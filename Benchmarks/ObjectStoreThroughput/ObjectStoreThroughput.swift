@@ -30,6 +30,9 @@ struct ObjectStoreThroughput: AsyncParsableCommand {
 
         let disk = try DiskBandwidth.measure(directory: dir, megabytes: ddMegabytes)
         say(String(format: "dd bs=1M count=%d conv=fdatasync: %.1f MB/s", ddMegabytes, disk / 1e6))
+        // Small PUTs are bounded by how many commits (fsyncs) the disk does per second; show it.
+        let syncs = try DiskBandwidth.syncedWritesPerSecond(directory: dir, count: 500)
+        say(String(format: "dd bs=4k count=500 oflag=dsync: %.0f synced writes/s", syncs))
 
         let node = try BenchNode(executable: objectStore, directory: dir + "/node", port: port)
         defer { node.stop() }
@@ -119,12 +122,17 @@ final class Counter: @unchecked Sendable {
 
 /// `dd if=/dev/zero of=DIR/dd-test bs=1M count=N conv=fdatasync`, in bytes per second.
 enum DiskBandwidth {
-    static func measure(directory: String, megabytes: Int) throws -> Double {
-        let target = directory + "/dd-test"
-        defer { try? FileManager.default.removeItem(atPath: target) }
+    /// `dd … bs=4k oflag=dsync`: each 4 KiB write waits for the disk, as a commit does.
+    static func syncedWritesPerSecond(directory: String, count: Int) throws -> Double {
+        let seconds = try run(["if=/dev/zero", "of=\(directory)/dd-sync-test", "bs=4k", "count=\(count)", "oflag=dsync"])
+        try? FileManager.default.removeItem(atPath: directory + "/dd-sync-test")
+        return Double(count) / seconds
+    }
+
+    static func run(_ arguments: [String]) throws -> Double {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/dd")
-        process.arguments = ["if=/dev/zero", "of=\(target)", "bs=1M", "count=\(megabytes)", "conv=fdatasync"]
+        process.arguments = arguments
         let stderr = Pipe()
         process.standardError = stderr
         let start = ContinuousClock.now
@@ -134,7 +142,13 @@ enum DiskBandwidth {
         guard process.terminationStatus == 0 else {
             throw BenchError("dd failed: \(String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    static func measure(directory: String, megabytes: Int) throws -> Double {
+        let target = directory + "/dd-test"
+        defer { try? FileManager.default.removeItem(atPath: target) }
+        let seconds = try run(["if=/dev/zero", "of=\(target)", "bs=1M", "count=\(megabytes)", "conv=fdatasync"])
         return Double(megabytes << 20) / seconds
     }
 }
