@@ -59,9 +59,10 @@ def error_code(excinfo) -> str:
     return excinfo.value.response["Error"]["Code"]
 
 
-def aws(node, key, *args, check=True):
+def aws(node, key, *args, check=True, stdin=""):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1], AWS_DEFAULT_REGION=REGION)
-    result = subprocess.run(["aws", "--endpoint-url", node.endpoint, *args], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(["aws", "--endpoint-url", node.endpoint, *args], capture_output=True, text=True, env=env,
+                            timeout=120, input=stdin)
     if check and result.returncode != 0:
         raise AssertionError(f"aws {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -77,7 +78,8 @@ def test_bucket_operations_with_awscli(node, key):
     aws(node, key, "s3api", "head-bucket", "--bucket", "cli-bucket")
     location = json.loads(aws(node, key, "s3api", "get-bucket-location", "--bucket", "cli-bucket").stdout)
     assert location["LocationConstraint"] == REGION
-    aws(node, key, "s3", "cp", "-", "s3://cli-bucket/x.txt", "--content-type", "text/plain").returncode
+    aws(node, key, "s3", "cp", "-", "s3://cli-bucket/x.txt", "--content-type", "text/plain", stdin="from stdin")
+    assert aws(node, key, "s3", "cp", "s3://cli-bucket/x.txt", "-").stdout == "from stdin"
     refused = aws(node, key, "s3", "rb", "s3://cli-bucket", check=False)
     assert refused.returncode != 0 and "BucketNotEmpty" in refused.stderr
     aws(node, key, "s3", "rm", "s3://cli-bucket/x.txt")
