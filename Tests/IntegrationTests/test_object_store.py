@@ -447,3 +447,14 @@ def test_corrupted_data_file_is_an_error_not_wrong_bytes(node, s3, bucket):
     except Exception:  # noqa: BLE001 - botocore reports the cut-short body
         data = None
     assert data is None, "a full read of a corrupt object returned data"
+
+
+def test_request_metrics_on_the_admin_port(node, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="counted", Body=b"1")
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket=bucket, Key="not-there")
+    text = requests.get(node.admin_url + "/metrics", timeout=10).text
+    puts = [l for l in text.splitlines() if l.startswith("api_s3_request_counter") and 'api_endpoint="PutObject"' in l]
+    assert puts and float(puts[0].split()[-1]) >= 1
+    assert any(l.startswith("api_s3_error_counter") and 'api_endpoint="GetObject"' in l and 'status_code="404"' in l
+               for l in text.splitlines())

@@ -16,6 +16,7 @@ public struct S3API: HTTPResponder {
     public let rootDomain: String?
     let authenticator: RequestAuthenticator
     let logger: Logger
+    let metrics = S3Metrics()
 
     public init(metadata: MetadataStore, data: ObjectDataStore, region: String, rootDomain: String?, logger: Logger) {
         self.metadata = metadata
@@ -27,6 +28,7 @@ public struct S3API: HTTPResponder {
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
         let requestID = randomHex(bytes: 8).uppercased()
         var headers = S3Request.headerDictionary(request.headers)
         if let authority = request.head.authority { headers["host"] = authority }
@@ -49,6 +51,9 @@ public struct S3API: HTTPResponder {
         }
         response.headers[.init("x-amz-request-id")!] = requestID
         response.headers[.init("x-amz-id-2")!] = requestID
+        let elapsed = ContinuousClock.now - started
+        metrics.record(operation: S3Operation.name(of: s3), status: response.status.code,
+                       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         return response
     }
 

@@ -22,7 +22,7 @@ public final class MetadataStore: Sendable {
     }
 
     public func importKey(_ key: AccessKey) async throws {
-        try await db.write { db in
+        _ = try await db.write { db in
             try db.run("INSERT INTO keys(id, secret, name, create_bucket, created) VALUES (?, ?, ?, ?, ?)",
                        .text(key.id), .text(key.secret), .text(key.name), .integer(key.allowCreateBucket ? 1 : 0),
                        .integer(Date().millisecondsSince1970))
@@ -206,7 +206,7 @@ public final class MetadataStore: Sendable {
     }
 
     public func setSetting(_ name: String, _ value: String) async throws {
-        try await db.write { db in
+        _ = try await db.write { db in
             try db.run("INSERT OR REPLACE INTO settings(name, value) VALUES (?, ?)", .text(name), .text(value))
         }
     }
