@@ -458,3 +458,22 @@ def test_request_metrics_on_the_admin_port(node, s3, bucket):
     assert puts and float(puts[0].split()[-1]) >= 1
     assert any(l.startswith("api_s3_error_counter") and 'api_endpoint="GetObject"' in l and 'status_code="404"' in l
                for l in text.splitlines())
+
+
+def test_expect_100_continue_is_answered_before_the_body(node, s3, bucket):
+    """The SDKs send `Expect: 100-continue` on larger PUTs and wait up to a second for it."""
+    import socket
+
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "continued"}, ExpiresIn=60)
+    path = url.split(f":{node.s3_port}", 1)[1]
+    with socket.create_connection(("127.0.0.1", node.s3_port), timeout=5) as conn:
+        conn.sendall(f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{node.s3_port}\r\nContent-Length: 5\r\n"
+                     f"Expect: 100-continue\r\n\r\n".encode())
+        interim = conn.recv(1024)
+        assert interim.startswith(b"HTTP/1.1 100 Continue"), interim
+        conn.sendall(b"hello")
+        final = b""
+        while b"\r\n\r\n" not in final:
+            final += conn.recv(1024)
+        assert final.startswith(b"HTTP/1.1 200")
+    assert s3.get_object(Bucket=bucket, Key="continued")["Body"].read() == b"hello"
