@@ -39,8 +39,10 @@ def object_store_binary() -> Path:
 class ObjectStoreNode:
     """One `object-store -c FILE server` process; `cli(...)` runs admin subcommands."""
 
-    def __init__(self, workdir: Path, admin_token: str = "test-admin-token", extra_config: str = ""):
+    def __init__(self, workdir: Path, admin_token: str = "test-admin-token", extra_config: str = "",
+                 server_args: tuple[str, ...] = ()):
         self.workdir = Path(workdir)
+        self.server_args = server_args
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.s3_port = free_port()
         self.admin_port = free_port()
@@ -77,7 +79,7 @@ admin_token = "{admin_token}"
 
     def start(self, timeout: float = 30.0) -> "ObjectStoreNode":
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([str(object_store_binary()), "-c", str(self.config_path), "server"],
+        self.process = subprocess.Popen([str(object_store_binary()), "-c", str(self.config_path), "server", *self.server_args],
                                         stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
         log.close()
 

@@ -96,3 +96,37 @@ def test_interrupted_upload_leaves_nothing_visible(tmp_path):
         assert node.blob_files() == []
     finally:
         node.stop()
+
+
+def test_uploads_past_the_limit_get_slow_down_and_the_node_recovers(tmp_path):
+    """Under overload the node refuses with 503 SlowDown + Retry-After instead of buffering."""
+    import socket
+
+    node = ObjectStoreNode(tmp_path / "overload", server_args=("--max-concurrent-uploads", "2")).start()
+    try:
+        key = node.create_key("overload-key", create_bucket=True)
+        s3 = node.client(key)
+        s3.create_bucket(Bucket="busy")
+        held = []
+        for i in range(2):
+            url = s3.generate_presigned_url("put_object", Params={"Bucket": "busy", "Key": f"slow-{i}"}, ExpiresIn=60)
+            conn = socket.create_connection(("127.0.0.1", node.s3_port))
+            conn.sendall(f"PUT {url.split(f':{node.s3_port}', 1)[1]} HTTP/1.1\r\nHost: 127.0.0.1:{node.s3_port}\r\n"
+                         f"Content-Length: 1000000\r\n\r\n".encode() + b"x" * 1000)
+            held.append(conn)
+        time.sleep(0.5)
+        try:
+            s3.put_object(Bucket="busy", Key="third", Body=b"refused")
+            raise AssertionError("a third concurrent upload was accepted past the limit of 2")
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "SlowDown"
+            assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+            assert error.response["ResponseMetadata"]["HTTPHeaders"].get("retry-after") == "1"
+        assert s3.list_objects_v2(Bucket="busy")["KeyCount"] == 0  # reads still served
+        for conn in held:
+            conn.close()
+        time.sleep(0.5)
+        s3.put_object(Bucket="busy", Key="after", Body=b"accepted")
+        assert s3.get_object(Bucket="busy", Key="after")["Body"].read() == b"accepted"
+    finally:
+        node.stop()

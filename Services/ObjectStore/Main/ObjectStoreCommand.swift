@@ -64,13 +64,16 @@ struct ServerCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("log.level"), help: "Only log messages with the given severity or above.")
     var logLevel = ProcessInfo.processInfo.environment["RUST_LOG"].flatMap { ["debug", "info", "warn", "error"].contains($0) ? $0 : nil } ?? "info"
+    @Option(help: "Request bodies (PutObject, UploadPart) received at once; more are answered 503 SlowDown.")
+    var maxConcurrentUploads = 256
 
     func run() async throws {
         LoggingSetup.bootstrap(level: logLevel)
         let config = try global.load()
         let metrics = SelfMetrics()
         metrics.bootstrapMetricsSystem()
-        try await ObjectStoreNode(config: config, metrics: metrics).run()
+        guard maxConcurrentUploads > 0 else { throw ValidationError("--max-concurrent-uploads must be positive") }
+        try await ObjectStoreNode(config: config, maxConcurrentUploads: maxConcurrentUploads, metrics: metrics).run()
     }
 }
 

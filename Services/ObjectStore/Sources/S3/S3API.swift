@@ -17,8 +17,11 @@ public struct S3API: HTTPResponder {
     let authenticator: RequestAuthenticator
     let logger: Logger
     let metrics = S3Metrics()
+    let uploadSlots: UploadSlots
 
-    public init(metadata: MetadataStore, data: ObjectDataStore, region: String, rootDomain: String?, logger: Logger) {
+    public init(metadata: MetadataStore, data: ObjectDataStore, region: String, rootDomain: String?,
+                maxConcurrentUploads: Int = 256, logger: Logger) {
+        self.uploadSlots = UploadSlots(limit: maxConcurrentUploads)
         self.metadata = metadata
         self.data = data
         self.region = region
@@ -143,6 +146,8 @@ public struct S3API: HTTPResponder {
             return try await getObject(request, bucket: bucket, key: key, head: request.method == "HEAD")
         case "PUT":
             try await require(.write, bucket: bucket, auth: auth)
+            try uploadSlots.acquire()
+            defer { uploadSlots.release() }
             if let uploadID = request.query("uploadId"), let number = request.query("partNumber") {
                 return try await uploadPart(request, bucket: bucket, key: key, uploadID: uploadID, partNumber: number, auth: auth, body: body)
             }

@@ -14,9 +14,12 @@ public final class ObjectStoreNode: Sendable {
     public let blobs: BlobStore
     let metrics: SelfMetrics
     let logger: Logger
+    let maxConcurrentUploads: Int
 
-    public init(config: ObjectStoreConfig, metrics: SelfMetrics = SelfMetrics(), logger: Logger = Logger(label: "vigil.object-store")) throws {
+    public init(config: ObjectStoreConfig, maxConcurrentUploads: Int = 256, metrics: SelfMetrics = SelfMetrics(),
+                logger: Logger = Logger(label: "vigil.object-store")) throws {
         self.config = config
+        self.maxConcurrentUploads = maxConcurrentUploads
         self.metrics = metrics
         self.logger = logger
         metadata = try MetadataStore(directory: config.metadataDir, fsync: config.metadataFsync)
@@ -34,7 +37,7 @@ public final class ObjectStoreNode: Sendable {
 
         let s3Address = try HostPort(parsing: config.s3BindAddr)
         let s3 = S3API(metadata: metadata, data: ObjectDataStore(blobs: blobs), region: config.s3Region,
-                       rootDomain: config.s3RootDomain, logger: logger)
+                       rootDomain: config.s3RootDomain, maxConcurrentUploads: maxConcurrentUploads, logger: logger)
         let s3App = Application(
             responder: s3,
             server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
