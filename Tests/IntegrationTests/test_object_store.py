@@ -354,9 +354,9 @@ def test_presigned_get_and_put(s3, bucket):
 
 def test_presigned_url_expires(s3, bucket):
     s3.put_object(Bucket=bucket, Key="expiring", Body=b"soon gone")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "expiring"}, ExpiresIn=1)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "expiring"}, ExpiresIn=2)
     assert requests.get(url, timeout=10).status_code == 200
-    time.sleep(2.2)
+    time.sleep(3.2)
     response = requests.get(url, timeout=10)
     assert response.status_code == 403
     assert "<Code>AccessDenied</Code>" in response.text and "Request has expired" in response.text
