@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "metrics-store", targets: ["MetricsStoreMain"]),
         .executable(name: "metrics-store-bench", targets: ["RemoteWriteIngest"]),
         .executable(name: "metrics-store-promql-bench", targets: ["PromQLQueries"]),
+        .executable(name: "object-store", targets: ["ObjectStoreMain"]),
+        .executable(name: "object-store-bench", targets: ["ObjectStoreThroughput"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -31,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // MARK: Shared
@@ -161,6 +166,45 @@ let package = Package(
             path: "Benchmarks/PromQLQueries"
         ),
 
+        // MARK: Object store
+
+        // System SQLite and zlib (Debian's libsqlite3-dev, zlib1g-dev) for metadata and CRC-32.
+        .systemLibrary(name: "CObjectStoreSQLite", path: "Services/ObjectStore/CObjectStoreSQLite"),
+        .systemLibrary(name: "CObjectStoreZlib", path: "Services/ObjectStore/CZlib"),
+        .target(
+            name: "ObjectStore",
+            dependencies: [
+                "VigilService", "CObjectStoreSQLite", "CObjectStoreZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/ObjectStore/Sources"
+        ),
+        .executableTarget(
+            name: "ObjectStoreMain",
+            dependencies: [
+                "ObjectStore", "VigilService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/ObjectStore/Main"
+        ),
+        .executableTarget(
+            name: "ObjectStoreThroughput",
+            dependencies: [
+                "ObjectStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ObjectStoreThroughput"
+        ),
+
         // MARK: Tests
 
         .testTarget(
@@ -183,6 +227,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/MetricsStoreTests"
+        ),
+        .testTarget(
+            name: "ObjectStoreTests",
+            dependencies: ["ObjectStore"],
+            path: "Tests/ObjectStoreTests"
         ),
     ],
     swiftLanguageModes: [.v6]

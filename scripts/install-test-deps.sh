@@ -2,7 +2,7 @@
 # Installs what the test suite needs on a Debian machine; safe to run again.
 set -euo pipefail
 
-apt_packages=(docker-compose zlib1g-dev prometheus prometheus-node-exporter prometheus-alertmanager)
+apt_packages=(docker-compose zlib1g-dev libsqlite3-dev openssl prometheus prometheus-node-exporter prometheus-alertmanager)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -11,11 +11,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 pip_packages=(
-  pytest pyyaml requests cramjam kubernetes-validate
+  pytest pyyaml requests cramjam kubernetes-validate awscli boto3
   opentelemetry-sdk opentelemetry-exporter-otlp-proto-grpc opentelemetry-exporter-otlp-proto-http
 )
 if ! python3 - <<'PY' 2>/dev/null
-import pytest, yaml, requests, cramjam, kubernetes_validate
+import pytest, yaml, requests, cramjam, kubernetes_validate, boto3, awscli
 import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc, opentelemetry.exporter.otlp.proto.http
 PY
 then

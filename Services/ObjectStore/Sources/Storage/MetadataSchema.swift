@@ -1,0 +1,35 @@
+/// The metadata tables (see Services/ObjectStore/FORMAT.md). `migrate` creates them on first start and is a
+/// no-op afterwards; `user_version` records the schema version for later changes.
+enum MetadataSchema {
+    static let version = 1
+
+    static func migrate(_ db: SQLiteConnection) throws {
+        try db.execute("""
+            CREATE TABLE IF NOT EXISTS keys(
+                id TEXT PRIMARY KEY, secret TEXT NOT NULL, name TEXT NOT NULL,
+                create_bucket INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS buckets(
+                name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS grants(
+                bucket TEXT NOT NULL REFERENCES buckets(name) ON DELETE CASCADE,
+                key_id TEXT NOT NULL REFERENCES keys(id) ON DELETE CASCADE,
+                read INTEGER NOT NULL, write INTEGER NOT NULL, owner INTEGER NOT NULL,
+                PRIMARY KEY(bucket, key_id));
+            CREATE TABLE IF NOT EXISTS objects(
+                bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+                last_modified INTEGER NOT NULL, headers TEXT NOT NULL, checksum TEXT,
+                inline BLOB, inline_crc INTEGER, segments TEXT, part_sizes TEXT,
+                PRIMARY KEY(bucket, key)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS uploads(
+                id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, initiated INTEGER NOT NULL,
+                headers TEXT NOT NULL, checksum_algorithm TEXT);
+            CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads(bucket, key, initiated);
+            CREATE TABLE IF NOT EXISTS parts(
+                upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE, number INTEGER NOT NULL,
+                size INTEGER NOT NULL, etag TEXT NOT NULL, last_modified INTEGER NOT NULL,
+                segment TEXT NOT NULL, checksum TEXT, PRIMARY KEY(upload_id, number)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+            PRAGMA user_version = \(version);
+            """)
+    }
+}
