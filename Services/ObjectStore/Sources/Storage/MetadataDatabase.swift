@@ -34,11 +34,13 @@ final class MetadataDatabase: @unchecked Sendable {
         try writer.execute("PRAGMA wal_autocheckpoint=0")
         try MetadataSchema.migrate(writer)
         checkpointer = try SQLiteConnection(path: path)
-        let thread = Thread { [unowned self] in self.writerLoop() }
+        // The threads hold the database until `close()` ends their loops: an unowned
+        // reference would crash if the last other reference went away first.
+        let thread = Thread { [self] in self.writerLoop() }
         thread.name = "object-store-metadata-writer"
         self.thread = thread
         thread.start()
-        let checkpoints = Thread { [unowned self] in self.checkpointLoop() }
+        let checkpoints = Thread { [self] in self.checkpointLoop() }
         checkpoints.name = "object-store-metadata-checkpoint"
         checkpoints.start()
     }
