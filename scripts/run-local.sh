@@ -8,11 +8,12 @@ cd "$root"
 
 command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6.1 or later is needed)" >&2; exit 1; }
 state="$root/.vigil"
-mkdir -p "$state/logs" "$state/collector-queue" "$state/metrics-store"
+mkdir -p "$state/logs" "$state/collector-queue" "$state/metrics-store" "$state/object-store/meta" "$state/object-store/data"
 
 echo "building services (release)..."
 swift build -c release --product collector >/dev/null
 swift build -c release --product metrics-store >/dev/null
+swift build -c release --product object-store >/dev/null
 bin=$(swift build -c release --show-bin-path)
 
 # The collector forwards to the stores on their default ports; until a store runs, its
@@ -75,6 +76,25 @@ service:
       exporters: [otlphttp/logs]
 YAML
 
+# The object store's configuration in Garage's format; the admin token stays local.
+[ -f "$state/object-store-token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/object-store-token"
+cat > "$state/object-store.toml" <<TOML
+metadata_dir = "$state/object-store/meta"
+data_dir = "$state/object-store/data"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:3901"
+rpc_secret = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+[s3_api]
+api_bind_addr = "0.0.0.0:3900"
+s3_region = "garage"
+root_domain = ".s3.localhost"
+
+[admin]
+api_bind_addr = "127.0.0.1:3903"
+admin_token = "$(cat "$state/object-store-token")"
+TOML
+
 pids=()
 stop_all() {
   echo; echo "stopping..."
@@ -89,6 +109,10 @@ pids+=($!)
 "$bin/collector" --config="$state/collector.yaml" >"$state/logs/collector.log" 2>&1 &
 pids+=($!)
 
+"$bin/object-store" -c "$state/object-store.toml" server \
+  >"$state/logs/object-store.log" 2>&1 &
+pids+=($!)
+
 for url in http://127.0.0.1:13133/ http://127.0.0.1:9090/-/ready; do
   for _ in $(seq 1 50); do
     curl -fs "$url" >/dev/null 2>&1 && break
@@ -96,10 +120,15 @@ for url in http://127.0.0.1:13133/ http://127.0.0.1:9090/-/ready; do
   done
 done
 
+# Buckets and keys for the log-store and trace-store (kept from earlier runs).
+OBJECT_STORE_BIN="$bin/object-store" "$root/scripts/object-store-bootstrap.sh" -c "$state/object-store.toml" \
+  > "$state/object-store-credentials" || echo "object-store bootstrap failed; see $state/logs/object-store.log" >&2
+
 cat <<TXT
 Vigil is running (logs in $state/logs):
   collector      OTLP gRPC 0.0.0.0:4317   OTLP HTTP 0.0.0.0:4318   self-metrics http://127.0.0.1:8888/metrics   health http://127.0.0.1:13133/
   metrics-store  http://127.0.0.1:9090  (remote write /api/v1/write, OTLP /api/v1/otlp/v1/metrics, API /api/v1/...)
+  object-store   S3 http://127.0.0.1:3900   admin http://127.0.0.1:3903   (credentials in $state/object-store-credentials)
 Press Ctrl-C to stop.
 TXT
 wait
