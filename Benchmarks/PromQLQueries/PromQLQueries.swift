@@ -202,10 +202,16 @@ struct PromQLQueries: AsyncParsableCommand {
         // `+` must reach Prometheus as a plus sign, not a space.
         let url = components.url!.absoluteString.replacingOccurrences(of: "+", with: "%2B")
         let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(300))
-        let body = try await response.body.collect(upTo: 1 << 26)
-        guard let json = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
-              let data = json["data"] as? [String: Any], let stats = data["stats"] as? [String: Any],
-              let timings = stats["timings"] as? [String: Any], let exec = timings["execTotalTime"] as? Double else { return nil }
-        return exec
+        // Matrices of 10,000 series × 1,441 points run to hundreds of MB of JSON; only
+        // the stats at its end are needed, so keep just the tail.
+        var tail: [UInt8] = []
+        for try await chunk in response.body {
+            tail += chunk.readableBytesView
+            if tail.count > 1 << 17 { tail.removeFirst(tail.count - (1 << 16)) }
+        }
+        let text = String(decoding: tail, as: UTF8.self)
+        guard let key = text.range(of: "\"execTotalTime\":") else { return nil }
+        let number = text[key.upperBound...].prefix { "0123456789.eE+-".contains($0) }
+        return Double(number)
     }
 }
