@@ -201,7 +201,11 @@ struct PromQLQueries: AsyncParsableCommand {
         components.queryItems = items
         // `+` must reach Prometheus as a plus sign, not a space.
         let url = components.url!.absoluteString.replacingOccurrences(of: "+", with: "%2B")
-        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(300))
+        var request = HTTPClientRequest(url: url)
+        // Plain JSON: gzip of these repetitive answers trips the client's decompression
+        // ratio limit.
+        request.headers.add(name: "Accept-Encoding", value: "identity")
+        let response = try await client.execute(request, timeout: .seconds(300))
         // Matrices of 10,000 series × 1,441 points run to hundreds of MB of JSON; only
         // the stats at its end are needed, so keep just the tail.
         var tail: [UInt8] = []
