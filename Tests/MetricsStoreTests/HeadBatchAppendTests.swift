@@ -9,7 +9,7 @@ final class HeadBatchAppendTests: XCTestCase {
         let batch = SeriesBatch([(up, [.init(1, 1)]), (Labels(), [])])
         XCTAssertEqual(batch.entries[0].hash, up.stableHash)
         XCTAssertEqual(batch.entries[1].hash, Labels().stableHash)
-        let expected = ["__name__", "up", "job", "api"].flatMap { Array($0.utf8) + [0xFF] }
+        let expected: [UInt8] = ["__name__", "up", "job", "api"].flatMap { Array($0.utf8) + [UInt8(0xFF)] }
         XCTAssertEqual(Array(batch.keys[batch.entries[0].key]), expected)
     }
 
