@@ -96,6 +96,15 @@ struct ProtobufWireReader {
         return (field, wireType)
     }
 
+    /// Moves past the next byte if it is the one-byte tag `tag`; a fast path for fields
+    /// in their usual order. `tag` must be a valid tag (non-zero field, wire type 0…5).
+    @inline(__always)
+    mutating func skipTag(_ tag: UInt8) -> Bool {
+        guard position < end, bytes[position] == tag else { return false }
+        position += 1
+        return true
+    }
+
     /// A base-128 varint of at most 10 bytes; bits beyond 64 are dropped, as SwiftProtobuf
     /// and Go's decoder do.
     @inline(__always)

@@ -182,6 +182,12 @@ struct WriteRequestDecoder {
     private static func decodeSample(_ message: ProtobufWireReader) throws(ProtobufWireError) -> Head.Sample {
         var reader = message
         var sample = Head.Sample(0, 0)
+        // Senders write the value (tag 0x09) then the timestamp (tag 0x10): read those
+        // without the general loop, which then takes whatever else follows.
+        if reader.skipTag(0x09) {
+            sample.value = Double(bitPattern: try reader.fixed64())
+            if reader.skipTag(0x10) { sample.timestamp = Int64(bitPattern: try reader.varint()) }
+        }
         while let tag = try reader.nextTag() {
             let (field, wireType) = tag
             switch (field, wireType) {
