@@ -30,7 +30,7 @@ public struct SeriesBatch: Sendable {
     public private(set) var entries: [Entry] = []
     /// The keys of all entries, back to back.
     public private(set) var keys: [UInt8] = []
-    public internal(set) var samples: [Head.Sample] = []
+    public private(set) var samples: [Head.Sample] = []
     /// The `Labels` of each entry when the caller had them already (scrapes, OTLP), so a
     /// new series reuses them instead of decoding its key; empty otherwise.
     private(set) var givenLabels: [Labels] = []
@@ -68,8 +68,10 @@ public struct SeriesBatch: Sendable {
         samples.reserveCapacity(sampleCount)
     }
 
-    /// Starts a new series' samples; call `appendSample` for each, then `commitSeries` or
-    /// `discardSeries`.
+    // Building a batch entry by entry (decoders): note `pendingSamplesStart`, append the
+    // series' samples, then `commitSeries` with its key, or `discardSamples` to drop it.
+
+    /// Where the samples of the series being built start.
     var pendingSamplesStart: Int { samples.count }
 
     mutating func appendSample(_ sample: Head.Sample) {
