@@ -61,7 +61,7 @@ struct MetricsStoreRoutes: Sendable {
         }
         let decoded: RemoteWriteIngest.Decoded
         do {
-            decoded = try RemoteWriteIngest.decode(body: Array(buffer: buffer), maxDecodedBytes: options.maxRequestBytes * 8)
+            decoded = try RemoteWriteIngest.decode(body: buffer.readableBytesView, maxDecodedBytes: options.maxRequestBytes * 8)
         } catch {
             return plain(.badRequest, error.description)
         }
@@ -72,7 +72,7 @@ struct MetricsStoreRoutes: Sendable {
     /// Appends decoded series; returns the error answer, or nil when stored.
     func store(_ decoded: RemoteWriteIngest.Decoded) async -> Response? {
         do {
-            try await tsdb.append(decoded.series, exemplars: decoded.exemplars)
+            try await tsdb.append(decoded.batch, exemplars: decoded.exemplars)
         } catch {
             switch error {
             case .rejected(let reason): return plain(.badRequest, reason.description)

@@ -1,6 +1,5 @@
 import PrometheusRemoteWrite
 import Snappy
-import SwiftProtobuf
 
 /// Turns a remote write 1.0 body (snappy block-compressed protobuf WriteRequest) into
 /// what the head appends, the way Prometheus's receiver does: labels are sorted, empty
@@ -20,33 +19,41 @@ enum RemoteWriteIngest {
     }
 
     struct Decoded {
-        var series: [(labels: Labels, samples: [Head.Sample])]
+        var batch: SeriesBatch
         var invalidSeries: Int
         var sampleCount: Int
         var exemplars: [StoredExemplar]
         var metadata: [MetricMetadata]
     }
 
-    static func decode(body: [UInt8], maxDecodedBytes: Int) throws(DecodeError) -> Decoded {
+    static func decode(body: some Collection<UInt8>, maxDecodedBytes: Int) throws(DecodeError) -> Decoded {
         let raw: [UInt8]
         do {
             raw = try Snappy.decompress(body, maxLength: maxDecodedBytes)
         } catch {
             throw .snappy(error.description)
         }
-        let request: WriteRequest
-        do {
-            request = try WriteRequest(serializedBytes: raw)
-        } catch {
-            throw .protobuf("\(error)")
-        }
-        return convert(request)
+        return try decode(protobuf: raw)
     }
 
-    /// The checks and clean-up Prometheus applies to each series of a WriteRequest.
+    /// Decodes an uncompressed WriteRequest with the hand-written decoder.
+    static func decode(protobuf raw: [UInt8]) throws(DecodeError) -> Decoded {
+        let result = raw.withUnsafeBytes { bytes in
+            Result { () throws(ProtobufWireError) in try WriteRequestDecoder.decode(bytes) }
+        }
+        switch result {
+        case .success(let decoded): return decoded
+        case .failure(let error): throw .protobuf(error.description)
+        }
+    }
+
+    /// The checks and clean-up Prometheus applies to each series of a WriteRequest, for a
+    /// request already decoded by the generated code (OTLP translation builds one).
+    /// `WriteRequestDecoder` does the same on the wire bytes; the tests hold them equal.
     static func convert(_ request: WriteRequest) -> Decoded {
-        var decoded = Decoded(series: [], invalidSeries: 0, sampleCount: 0, exemplars: [], metadata: request.metadata)
-        decoded.series.reserveCapacity(request.timeseries.count)
+        var series: [(labels: Labels, samples: [Head.Sample])] = []
+        var decoded = Decoded(batch: SeriesBatch(), invalidSeries: 0, sampleCount: 0, exemplars: [], metadata: request.metadata)
+        series.reserveCapacity(request.timeseries.count)
         for ts in request.timeseries {
             var pairs: [(name: String, value: String)] = ts.labels.compactMap { $0.value.isEmpty ? nil : ($0.name, $0.value) }
             if !zip(pairs, pairs.dropFirst()).allSatisfy({ $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) {
@@ -60,7 +67,7 @@ enum RemoteWriteIngest {
                 continue
             }
             let labels = Labels(sortedPairs: pairs)
-            decoded.series.append((labels, ts.samples.map { Head.Sample($0.timestamp, $0.value) }))
+            series.append((labels, ts.samples.map { Head.Sample($0.timestamp, $0.value) }))
             decoded.sampleCount += ts.samples.count
             for exemplar in ts.exemplars {
                 decoded.exemplars.append(StoredExemplar(
@@ -68,6 +75,7 @@ enum RemoteWriteIngest {
                     value: exemplar.value, timestamp: exemplar.timestamp))
             }
         }
+        decoded.batch = SeriesBatch(series)
         return decoded
     }
 }

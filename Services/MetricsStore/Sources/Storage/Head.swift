@@ -50,6 +50,10 @@ public final class Head: Sendable {
         var openChunk = XORChunk()
         var lastTimestamp = Int64.min
         var lastValueBits: UInt64 = 0
+        /// While an append checks its request (under the head's lock): the newest sample
+        /// that request would leave, valid when `checkedBy` is that append's generation.
+        var checkedBy: UInt64 = 0
+        var checkedLast: (timestamp: Int64, valueBits: UInt64) = (.min, 0)
 
         init(ref: SeriesRef, labels: Labels) {
             self.ref = ref
@@ -121,6 +125,8 @@ public final class Head: Sendable {
         var byHash: [UInt64: [MemSeries]] = [:]
         var byRef: [SeriesRef: MemSeries] = [:]
         var nextRef: SeriesRef = 1
+        /// Counts appends, to tell their per-series check state apart (`MemSeries.checkedBy`).
+        var appendGeneration: UInt64 = 0
         var sampleCount = 0
         /// Samples before this time belong to blocks already written.
         var minValidTime = Int64.min
@@ -137,59 +143,7 @@ public final class Head: Sendable {
     /// Appends a request's samples, all or none. Samples equal to the newest one of their
     /// series (same time, same value bits) are skipped, as Prometheus does.
     public func append(_ request: [(labels: Labels, samples: [Sample])]) throws(AppendError) -> AppendResult {
-        try state.withLock { state throws(AppendError) -> AppendResult in
-            // Check everything first: the newest timestamp per series as this request
-            // would leave it, starting from what is stored. Each series is looked up once;
-            // existing series are tracked by ref, new ones (rare) by their labels.
-            var existing: [MemSeries?] = []
-            existing.reserveCapacity(request.count)
-            var pendingByRef: [SeriesRef: (Int64, UInt64)] = [:]
-            var pendingNew: [Labels: (Int64, UInt64)] = [:]
-            for (labels, samples) in request {
-                let series = Self.lookup(state, labels)
-                existing.append(series)
-                var last: (Int64, UInt64)
-                if let series {
-                    last = pendingByRef[series.ref] ?? (series.lastTimestamp, series.lastValueBits)
-                } else {
-                    last = pendingNew[labels] ?? (Int64.min, 0)
-                }
-                for sample in samples {
-                    if sample.timestamp < state.minValidTime {
-                        throw .outOfBounds(series: labels.description, timestamp: sample.timestamp)
-                    }
-                    if sample.timestamp < last.0 {
-                        throw .outOfOrder(series: labels.description, timestamp: sample.timestamp)
-                    }
-                    if sample.timestamp == last.0, sample.value.bitPattern != last.1 {
-                        throw .duplicate(series: labels.description, timestamp: sample.timestamp)
-                    }
-                    last = (sample.timestamp, sample.value.bitPattern)
-                }
-                if let series { pendingByRef[series.ref] = last } else { pendingNew[labels] = last }
-            }
-            var result = AppendResult()
-            result.samples.reserveCapacity(request.reduce(0) { $0 + $1.samples.count })
-            var created: [Labels: MemSeries] = [:]
-            for (index, (labels, samples)) in request.enumerated() where !samples.isEmpty {
-                let series: MemSeries
-                if let found = existing[index] {
-                    series = found
-                } else if let made = created[labels] {
-                    series = made
-                } else {
-                    series = Self.create(&state, labels, postings: postings)
-                    created[labels] = series
-                    result.newSeries.append((series.ref, labels))
-                }
-                for sample in samples where sample.timestamp > series.lastTimestamp {
-                    series.append(sample)
-                    result.samples.append((series.ref, sample))
-                }
-            }
-            state.sampleCount += result.samples.count
-            return result
-        }
+        try append(SeriesBatch(request))
     }
 
     /// Rebuilds a series from the WAL with the ref it had.
@@ -244,11 +198,7 @@ public final class Head: Sendable {
         return seen.sorted()
     }
 
-    private static func lookup(_ state: State, _ labels: Labels) -> MemSeries? {
-        state.byHash[labels.stableHash]?.first { $0.labels == labels }
-    }
-
-    private static func create(_ state: inout State, _ labels: Labels, postings: MemPostings) -> MemSeries {
+    static func create(_ state: inout State, _ labels: Labels, postings: MemPostings) -> MemSeries {
         let series = MemSeries(ref: state.nextRef, labels: labels)
         state.nextRef += 1
         state.byRef[series.ref] = series

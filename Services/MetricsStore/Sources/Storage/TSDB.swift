@@ -98,9 +98,15 @@ public final class TSDB: Sendable {
     /// Appends samples and exemplars; returns once both are in the WAL. Exemplars become
     /// visible only then, so a query never sees one that a crash could take back.
     public func append(_ request: [(labels: Labels, samples: [Head.Sample])], exemplars offered: [StoredExemplar] = []) async throws(Failure) {
+        try await append(SeriesBatch(request), exemplars: offered)
+    }
+
+    /// `append` for series named by label keys (see `SeriesBatch`), as remote write
+    /// decodes them.
+    public func append(_ batch: SeriesBatch, exemplars offered: [StoredExemplar] = []) async throws(Failure) {
         let result: Head.AppendResult
         do {
-            result = try head.append(request)
+            result = try head.append(batch)
         } catch {
             throw .rejected(error)
         }

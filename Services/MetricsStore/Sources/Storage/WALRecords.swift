@@ -63,19 +63,32 @@ enum WALRecord {
                 withUnsafeBytes(of: exemplar.value.bitPattern.littleEndian) { out.append(contentsOf: $0) }
             }
         case .samples(let samples):
-            out.reserveCapacity(16 + samples.count * 12)
-            out.append(Self.deltaSamplesType)
-            let baseRef = samples.first?.ref ?? 0
-            let baseTime = samples.first?.sample.timestamp ?? 0
-            Varint.appendUnsigned(baseRef, to: &out)
-            Varint.appendSigned(baseTime, to: &out)
-            for (ref, sample) in samples {
-                Varint.appendSigned(Int64(bitPattern: ref &- baseRef), to: &out)
-                Varint.appendSigned(sample.timestamp &- baseTime, to: &out)
-                withUnsafeBytes(of: sample.value.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-            }
+            return Self.encodeSamples(samples)
         }
         return out
+    }
+
+    /// The delta samples record, written through a pointer into one exact-size-bound
+    /// allocation: this runs for every remote-write request.
+    private static func encodeSamples(_ samples: [(ref: SeriesRef, sample: Head.Sample)]) -> [UInt8] {
+        // Per sample at most 10 + 10 varint bytes and 8 value bytes.
+        let capacity = 1 + 20 + samples.count * 28
+        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, written in
+            let out = buffer.baseAddress!
+            out[0] = deltaSamplesType
+            var offset = 1
+            let baseRef = samples.first?.ref ?? 0
+            let baseTime = samples.first?.sample.timestamp ?? 0
+            offset = Varint.write(baseRef, to: out, at: offset)
+            offset = Varint.write(Varint.zigzag(baseTime), to: out, at: offset)
+            for (ref, sample) in samples {
+                offset = Varint.write(Varint.zigzag(Int64(bitPattern: ref &- baseRef)), to: out, at: offset)
+                offset = Varint.write(Varint.zigzag(sample.timestamp &- baseTime), to: out, at: offset)
+                UnsafeMutableRawPointer(out + offset).storeBytes(of: sample.value.bitPattern.littleEndian, as: UInt64.self)
+                offset += 8
+            }
+            written = offset
+        }
     }
 
     private static func appendLabels(_ labels: Labels, to out: inout [UInt8]) {
@@ -173,7 +186,26 @@ enum Varint {
     }
 
     static func appendSigned(_ value: Int64, to out: inout [UInt8]) {
-        appendUnsigned(UInt64(bitPattern: (value << 1) ^ (value >> 63)), to: &out)
+        appendUnsigned(zigzag(value), to: &out)
+    }
+
+    @inline(__always)
+    static func zigzag(_ value: Int64) -> UInt64 {
+        UInt64(bitPattern: (value << 1) ^ (value >> 63))
+    }
+
+    /// Writes `value` at `out + offset` (room for 10 bytes needed); returns the new offset.
+    @inline(__always)
+    static func write(_ value: UInt64, to out: UnsafeMutablePointer<UInt8>, at offset: Int) -> Int {
+        var v = value
+        var at = offset
+        while v >= 0x80 {
+            out[at] = UInt8(truncatingIfNeeded: v) | 0x80
+            v >>= 7
+            at += 1
+        }
+        out[at] = UInt8(v)
+        return at + 1
     }
 
     struct Reader {
