@@ -180,7 +180,7 @@ final class HeadChunkCuttingTests: XCTestCase {
     func chunkSizes(startingAt first: Int64, count: Int, step: Int64) throws -> [(min: Int64, count: Int)] {
         let head = Head()
         let samples = (0..<count).map { Head.Sample(first + Int64($0) * step, Double($0)) }
-        _ = try head.append([(["__name__": "m"], samples)])
+        _ = try head.append([(labels: Labels(["__name__": "m"]), samples: samples)])
         let series = head.state.withLock { $0.byRef.values.first! }
         return (series.closedChunks + [series.openChunk]).map { ($0.minTime, $0.count) }
     }
