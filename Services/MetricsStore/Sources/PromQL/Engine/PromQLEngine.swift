@@ -87,28 +87,7 @@ public final class PromQLEngine: Sendable {
             out[i].dropName = false
             changed = true
         }
-        if merge {
-            var index: [Labels: Int] = [:]
-            var merged: [PromQLEvalSeries] = []
-            var collided = false
-            for s in out {
-                if let i = index[s.labels] {
-                    merged[i].points.append(contentsOf: s.points)
-                    collided = true
-                } else {
-                    index[s.labels] = merged.count
-                    merged.append(s)
-                }
-            }
-            guard collided else { return merged }
-            for i in merged.indices {
-                merged[i].points.sort { $0.timestamp < $1.timestamp }
-                for j in merged[i].points.indices.dropFirst() where merged[i].points[j].timestamp == merged[i].points[j - 1].timestamp {
-                    throw .execution("vector cannot contain metrics with the same labelset")
-                }
-            }
-            return merged
-        }
+        if merge { return try PromQLEvaluator.mergeSameLabels(out) }
         if changed || out.count > 1 {
             var seen: Set<Labels> = []
             for s in out where !seen.insert(s.labels).inserted {

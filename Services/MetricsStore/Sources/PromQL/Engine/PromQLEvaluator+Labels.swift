@@ -28,7 +28,7 @@ extension PromQLEvaluator {
             series[i].labels = series[i].labels.setting(destination, expanded)
             if destination == Labels.metricName { series[i].dropName = false }
         }
-        return try mergeSameLabels(series)
+        return try Self.mergeSameLabels(series)
     }
 
     func labelJoin(_ c: PromQLCall, _ range: PromQLStepRange) throws(PromQLError) -> [PromQLEvalSeries] {
@@ -47,11 +47,11 @@ extension PromQLEvaluator {
             series[i].labels = series[i].labels.setting(destination, joined)
             if destination == Labels.metricName { series[i].dropName = false }
         }
-        return try mergeSameLabels(series)
+        return try Self.mergeSameLabels(series)
     }
 
     /// Merges series that now share a label set; overlapping points are an error.
-    func mergeSameLabels(_ series: [PromQLEvalSeries]) throws(PromQLError) -> [PromQLEvalSeries] {
+    static func mergeSameLabels(_ series: [PromQLEvalSeries]) throws(PromQLError) -> [PromQLEvalSeries] {
         var index: [Labels: Int] = [:]
         var out: [PromQLEvalSeries] = []
         var merged = false
