@@ -104,17 +104,32 @@ public final class Head: Sendable {
             return n <= 1 ? max : start + (max - start) / n
         }
 
+        /// Samples in [mint, maxt]. Chunks are in time order and do not overlap, so the
+        /// scan starts at the first chunk that reaches `mint`, found from the newest end
+        /// (queries mostly read recent data), and stops past `maxt`.
         func samples(from mint: Int64, through maxt: Int64) -> [Sample] {
             var out: [Sample] = []
-            for chunk in closedChunks + [openChunk] where chunk.count > 0 {
-                guard chunk.maxTime >= mint, chunk.minTime <= maxt else { continue }
-                var iterator = chunk.makeIterator()
-                while let (t, v) = try? iterator.next() {
-                    if t > maxt { break }
-                    if t >= mint { out.append(Sample(t, v)) }
-                }
+            var first = closedChunks.count
+            while first > 0, closedChunks[first - 1].maxTime >= mint { first -= 1 }
+            for index in first..<closedChunks.count {
+                guard Self.read(closedChunks[index], from: mint, through: maxt, into: &out) else { return out }
             }
+            _ = Self.read(openChunk, from: mint, through: maxt, into: &out)
             return out
+        }
+
+        /// Appends `chunk`'s samples in [mint, maxt] to `out`; false once past `maxt`.
+        private static func read(_ chunk: XORChunk, from mint: Int64, through maxt: Int64, into out: inout [Sample]) -> Bool {
+            guard chunk.count > 0 else { return true }
+            guard chunk.minTime <= maxt else { return false }
+            if chunk.maxTime < mint { return true }
+            if out.isEmpty { out.reserveCapacity(chunk.count) }
+            var iterator = chunk.makeIterator()
+            while let (t, v) = try? iterator.next() {
+                if t > maxt { return false }
+                if t >= mint { out.append(Sample(t, v)) }
+            }
+            return true
         }
 
         /// Oldest sample time; Int64.max while the series holds no samples.
