@@ -42,7 +42,7 @@ final class BlockCuttingTests: XCTestCase {
 
         // A sample for the block's window is now out of bounds.
         do {
-            try await tsdb.append([(["__name__": "a", "i": "1"], [.init(base + hour, 1)])], exemplars: [])
+            try await tsdb.append([(["__name__": "a", "i": "1"], [.init(base + hour, 1)])])
             XCTFail("expected out of bounds")
         } catch {
             guard case .rejected(.outOfBounds) = error else { return XCTFail("\(error)") }

@@ -40,7 +40,7 @@ final class CannedRuleQuerier: RuleQuerier {
 final class RecordingAppender: RuleAppender {
     private let appended = Mutex<[(labels: Labels, sample: Head.Sample)]>([])
 
-    func append(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws {
+    func appendRuleOutput(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws {
         appended.withLock { all in
             for entry in request { for sample in entry.samples { all.append((entry.labels, sample)) } }
         }

@@ -78,12 +78,12 @@ extension RuleManager {
         }
         guard !request.isEmpty else { return (returned, nil) }
         do {
-            try await appender.append(request)
+            try await appender.appendRuleOutput(request)
             return (returned, nil)
         } catch {
             var firstError: String?
             for entry in request {
-                do { try await appender.append([entry]) } catch { firstError = firstError ?? "\(error)" }
+                do { try await appender.appendRuleOutput([entry]) } catch { firstError = firstError ?? "\(error)" }
             }
             if let firstError { logger.warning("rule output discarded", metadata: ["error": "\(firstError)"]) }
             return (returned, firstError)
@@ -92,8 +92,8 @@ extension RuleManager {
 
     func markStale(_ series: [Labels], at time: Int64) async {
         let request = series.map { (labels: $0, samples: [Head.Sample(time, Self.staleNaN)]) }
-        do { try await appender.append(request) } catch {
-            for entry in request { try? await appender.append([entry]) }
+        do { try await appender.appendRuleOutput(request) } catch {
+            for entry in request { try? await appender.appendRuleOutput([entry]) }
         }
     }
 

@@ -10,13 +10,13 @@ public protocol RuleQuerier: Sendable {
 }
 
 /// Where rule output goes: recorded series, ALERTS, ALERTS_FOR_STATE and their stale
-/// markers. The TSDB conforms through its existing append method.
+/// markers. The TSDB conforms by appending them like any other samples.
 public protocol RuleAppender: Sendable {
-    func append(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws
+    func appendRuleOutput(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws
 }
 
 extension TSDB: RuleAppender {
-    public func append(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws {
-        try await append(request, exemplars: [])
+    public func appendRuleOutput(_ request: [(labels: Labels, samples: [Head.Sample])]) async throws {
+        try await append(request)
     }
 }

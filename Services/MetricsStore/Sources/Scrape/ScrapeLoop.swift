@@ -220,7 +220,7 @@ final class ScrapeLoop: Sendable {
     private func append(_ batch: [(labels: Labels, samples: [Head.Sample])]) async {
         guard !batch.isEmpty else { return }
         do {
-            try await tsdb.append(batch, exemplars: [])
+            try await tsdb.append(batch)
             return
         } catch {
             if case .wal = error { logger.error("scrape append failed", metadata: ["error": "\(error)"]); return }
@@ -228,7 +228,7 @@ final class ScrapeLoop: Sendable {
         var refused = 0
         var firstError = ""
         for entry in batch {
-            do { try await tsdb.append([entry], exemplars: []) } catch {
+            do { try await tsdb.append([entry]) } catch {
                 refused += 1
                 if firstError.isEmpty { firstError = error.description }
             }
