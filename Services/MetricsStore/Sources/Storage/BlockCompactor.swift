@@ -79,19 +79,13 @@ struct BlockCompactor {
             while let (t, v) = try? iterator.next() { samples.append(.init(t, v)) }
         }
         samples.sort { $0.timestamp < $1.timestamp }
-        var out: [XORChunk] = []
-        var current = XORChunk()
+        var builder = ChunkSequenceBuilder()
         var last = Int64.min
         for sample in samples where sample.timestamp != last {
-            if current.count >= Head.MemSeries.samplesPerChunk {
-                out.append(current)
-                current = XORChunk()
-            }
-            current.append(timestamp: sample.timestamp, value: sample.value)
+            builder.append(timestamp: sample.timestamp, value: sample.value)
             last = sample.timestamp
         }
-        if current.count > 0 { out.append(current) }
-        return out
+        return builder.finish()
     }
 
     /// Blocks whose data a merged block already holds: every source of theirs is among the

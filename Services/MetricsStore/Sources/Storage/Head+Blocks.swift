@@ -27,7 +27,8 @@ extension Head {
     /// Every series' samples in [start, end) as chunks, sorted by labels as a block
     /// requires. Head chunks inside the window (all of them, as chunks do not cross block
     /// boundaries) are shared as they are (no copy: chunk bytes are copy-on-write); a chunk
-    /// crossing the window's edges (replayed from an older WAL) is re-encoded.
+    /// crossing the window's edges (the cutting rule avoids them, but a window need not be
+    /// a chunk range) is re-encoded.
     public func blockData(start: Int64, end: Int64) -> [BlockSeries] {
         let series = state.withLock { Array($0.byRef.values) }
         var out: [BlockSeries] = []
@@ -40,28 +41,19 @@ extension Head {
     }
 
     private static func chunks(of series: MemSeries, from start: Int64, before end: Int64) -> [XORChunk] {
-        var chunks: [XORChunk] = []
-        var pending = XORChunk()
-        func flush() {
-            if pending.count > 0 { chunks.append(pending) }
-            pending = XORChunk()
-        }
+        var builder = ChunkSequenceBuilder()
         for chunk in series.closedChunks + [series.openChunk] where chunk.count > 0 {
             guard chunk.maxTime >= start, chunk.minTime < end else { continue }
             if chunk.minTime >= start, chunk.maxTime < end {
-                flush()
-                chunks.append(chunk)
+                builder.append(whole: chunk)
                 continue
             }
             var iterator = chunk.makeIterator()
             while let (t, v) = try? iterator.next(), t < end {
-                guard t >= start else { continue }
-                if pending.count >= MemSeries.samplesPerChunk { flush() }
-                pending.append(timestamp: t, value: v)
+                if t >= start { builder.append(timestamp: t, value: v) }
             }
         }
-        flush()
-        return chunks
+        return builder.finish()
     }
 
     /// The live state for a WAL checkpoint, `batchSize` series at a time (each batch read
