@@ -92,8 +92,10 @@ extension MetricsStoreRoutes {
             case .timeout: throw APIResponse.Failure(.timeout, error.description)
             case .canceled: throw APIResponse.Failure(.canceled, error.description)
             }
-        } catch {
+        } catch is QueryGate.Full {
             throw APIResponse.Failure(.unavailable, "too many queries are waiting; try again later")
+        } catch {
+            throw APIResponse.Failure(.internalError, "\(error)")
         }
         var truncated = result
         var warnings = result.warnings
