@@ -24,7 +24,7 @@ struct PayloadDigests: Sendable {
 /// (MD5 is the largest CPU cost of a large PUT, and cannot be split within one body).
 ///
 /// At most two batches are held (one being hashed, one filling), so the memory per upload
-/// stays bounded. Bodies that fit in one batch are hashed inline, without a task.
+/// stays bounded. The first batch's worth of every body is hashed inline, without a task.
 struct PipelinedDigests {
     static let batchBytes = 512 << 10
 
@@ -32,10 +32,18 @@ struct PipelinedDigests {
     private var inFlight: Task<PayloadDigests, Never>?
     private var batch: [ByteBuffer] = []
     private var batchSize = 0
+    private var hashedInline = 0
 
     init(_ digests: PayloadDigests) { idle = digests }
 
     mutating func add(_ buffer: ByteBuffer) async {
+        // The first batch's worth is hashed inline: a small body (most PUTs) never pays for
+        // a task or a gathered batch; pipelining starts once a body is past it.
+        if inFlight == nil, batch.isEmpty, hashedInline < Self.batchBytes, idle != nil {
+            idle!.update(buffer)
+            hashedInline += buffer.readableBytes
+            return
+        }
         batch.append(buffer)
         batchSize += buffer.readableBytes
         if batchSize >= Self.batchBytes { await dispatch() }
