@@ -48,6 +48,13 @@ final class BenchNode {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// User plus system CPU seconds of this (client) process so far.
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     func admin(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> [String: Any] {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(adminPort)\(path)")
         request.method = method

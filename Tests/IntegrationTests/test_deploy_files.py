@@ -355,3 +355,135 @@ def test_metrics_store_statefulset_and_nodeport():
     assert container["readinessProbe"]["httpGet"]["path"] == "/-/ready"
     assert kinds["StatefulSet"]["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
     assert kinds["Service"]["spec"]["ports"][0]["nodePort"] == 30090
+
+
+# ---------------------------------------------------------------------------------------
+# object store (docker/object-store.toml, k8s/object-store.yaml, k8s/object-store-bootstrap.yaml)
+
+BOOTSTRAP_IN_IMAGE = "/usr/local/bin/object-store-bootstrap"
+CREDENTIAL_NAMES = ("LOKI_KEY_ID", "LOKI_SECRET", "TEMPO_KEY_ID", "TEMPO_SECRET")
+
+
+def _mounts(service: dict) -> dict[str, str]:
+    """target -> source of a resolved compose service's volumes."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            mounts[volume["target"]] = volume["source"]
+        else:
+            source, target = volume.split(":")[:2]
+            mounts[target] = source
+    return mounts
+
+
+def _toml(text: str) -> dict:
+    import tomllib  # noqa: PLC0415
+
+    return tomllib.loads(text)
+
+
+def test_compose_has_the_object_store_with_its_config_and_a_volume(compose_config):
+    service = compose_config["services"]["object-store"]
+    assert service["build"]["args"]["SERVICE"] == "object-store"
+    assert (Path(service["build"]["context"]) / service["build"]["dockerfile"]).resolve() == DOCKER / "Dockerfile"
+    assert _published_ports(service) == {3900, 3903}
+    assert service["command"] == ["-c", "/etc/vigil/garage.toml", "server"]
+    assert "test" in service["healthcheck"]
+
+    mounts = _mounts(service)
+    assert Path(mounts["/etc/vigil/garage.toml"]).resolve() == DOCKER / "object-store.toml"
+    assert mounts["/var/lib/vigil"] == "object-store-data"
+    assert "object-store-data" in compose_config["volumes"]
+
+    config = _toml((DOCKER / "object-store.toml").read_text())
+    assert config["metadata_dir"].startswith("/var/lib/vigil/")
+    assert config["data_dir"].startswith("/var/lib/vigil/")
+    assert config["s3_api"]["api_bind_addr"] == "0.0.0.0:3900"
+    assert config["admin"]["api_bind_addr"] == "0.0.0.0:3903"
+    assert config["admin"]["admin_token"]
+
+
+def test_compose_bootstrap_runs_the_repository_script_against_the_node(compose_config):
+    service = compose_config["services"]["object-store-bootstrap"]
+    assert service["build"]["args"]["SERVICE"] == "object-store"
+    assert service["image"] == compose_config["services"]["object-store"]["image"]
+    assert service["entrypoint"] == ["bash", BOOTSTRAP_IN_IMAGE, "-c", "/etc/vigil/garage.toml"]
+    # The CLI finds the admin API at 127.0.0.1:3903 because it shares the node's network.
+    assert service["network_mode"] == "service:object-store"
+    assert service["depends_on"]["object-store"]["condition"] == "service_healthy"
+    assert service["restart"] == "no"
+    assert service["environment"]["OBJECT_STORE_BIN"] == "/usr/local/bin/service"
+    assert Path(_mounts(service)["/etc/vigil/garage.toml"]).resolve() == DOCKER / "object-store.toml"
+
+    # The image carries the script from scripts/ at the path the entrypoint names.
+    copies = [args.split() for ins, args in _dockerfile_instructions() if ins == "COPY"]
+    assert ["scripts/object-store-bootstrap.sh", BOOTSTRAP_IN_IMAGE] in copies
+
+    # Compose and k8s import the same development credentials.
+    secret = _k8s_objects()[("Secret", "object-store-credentials")]["stringData"]
+    for name in CREDENTIAL_NAMES:
+        assert service["environment"][name] == secret[name], name
+
+
+def test_object_store_statefulset_service_and_configmap():
+    objects = _k8s_objects()
+    statefulset = objects[("StatefulSet", "object-store")]["spec"]
+    assert statefulset["serviceName"] == "object-store"
+    pod = statefulset["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "vigil/object-store:latest"
+    assert container["args"] == ["-c", "/etc/vigil/garage.toml", "server"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"s3": 3900, "admin": 3903}
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/health", "port": "admin"}
+
+    (claim,) = statefulset["volumeClaimTemplates"]
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    config_map = objects[("ConfigMap", volumes[mounts["/etc/vigil/garage.toml"]["name"]]["configMap"]["name"])]
+    config = _toml(config_map["data"][mounts["/etc/vigil/garage.toml"]["subPath"]])
+    data_mount = next(path for path, m in mounts.items() if m["name"] == claim["metadata"]["name"])
+    assert config["metadata_dir"].startswith(data_mount + "/")
+    assert config["data_dir"].startswith(data_mount + "/")
+    assert config["s3_api"]["api_bind_addr"].endswith(":3900")
+    assert config["admin"]["api_bind_addr"].endswith(":3903")
+
+    # admin_token_file is the Secret's key, mounted where the file says.
+    token_dir, _, token_key = config["admin"]["admin_token_file"].rpartition("/")
+    secret_volume = volumes[mounts[token_dir]["name"]]["secret"]
+    assert secret_volume["secretName"] == "object-store-credentials"
+    assert {"key": token_key, "path": token_key} in secret_volume["items"]
+
+    service = objects[("Service", "object-store")]["spec"]
+    assert {p["name"]: p["port"] for p in service["ports"]} == {"s3": 3900, "admin": 3903}
+    assert service["selector"].items() <= statefulset["template"]["metadata"]["labels"].items()
+
+
+def test_object_store_bootstrap_job_runs_the_script_with_the_secret_credentials():
+    objects = _k8s_objects()
+    job = objects[("Job", "object-store-bootstrap")]["spec"]
+    pod = job["template"]["spec"]
+    assert pod["restartPolicy"] in ("OnFailure", "Never")
+    (container,) = pod["containers"]
+    assert container["image"] == "vigil/object-store:latest"
+    assert container["command"][:2] == ["bash", BOOTSTRAP_IN_IMAGE]
+    config_path = container["command"][container["command"].index("-c") + 1]
+
+    env = {e["name"]: e for e in container["env"]}
+    assert env["OBJECT_STORE_BIN"]["value"] == "/usr/local/bin/service"
+    secret = objects[("Secret", "object-store-credentials")]["stringData"]
+    for name in CREDENTIAL_NAMES:
+        ref = env[name]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == "object-store-credentials" and ref["key"] in secret
+
+    # The CLI's config points at the node's Service on the admin port, with the same token.
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    config_map = objects[("ConfigMap", volumes[mounts[config_path]["name"]]["configMap"]["name"])]
+    config = _toml(config_map["data"][mounts[config_path]["subPath"]])
+    node_config = _toml(config_map["data"]["garage.toml"])
+    assert config["admin"]["api_bind_addr"] == "object-store:3903"
+    assert config["admin"]["admin_token_file"] == node_config["admin"]["admin_token_file"]
+    token_dir = config["admin"]["admin_token_file"].rpartition("/")[0]
+    assert volumes[mounts[token_dir]["name"]]["secret"]["secretName"] == "object-store-credentials"

@@ -22,10 +22,8 @@ public struct PayloadReader<Body: AsyncSequence & Sendable> where Body.Element =
     var iterator: Body.AsyncIterator
     var chunked: AWSChunkedDecoder?
     var pending: [ByteBuffer] = []
-    var sha256: SHA256?
     let expectedSHA256: String?
-    var md5 = Insecure.MD5()
-    var checksum: ChecksumHasher?
+    var digests: PipelinedDigests
     let checksumFromHeader: String?
     let checksumTrailerName: String?
     let contentMD5: [UInt8]?
@@ -46,9 +44,10 @@ public struct PayloadReader<Body: AsyncSequence & Sendable> where Body.Element =
         default:
             break
         }
+        var digests = PayloadDigests()
         if case .sha256(let hex) = payload {
             expectedSHA256 = hex
-            sha256 = SHA256()
+            digests.sha256 = SHA256()
         } else {
             expectedSHA256 = nil
         }
@@ -78,7 +77,8 @@ public struct PayloadReader<Body: AsyncSequence & Sendable> where Body.Element =
             trailerName = trailer
         }
         if algorithm == nil, let requested = checksumAlgorithm { algorithm = requested }
-        checksum = algorithm.map(ChecksumHasher.init)
+        digests.checksum = algorithm.map(ChecksumHasher.init)
+        self.digests = PipelinedDigests(digests)
         checksumFromHeader = fromHeader
         checksumTrailerName = trailerName
     }
@@ -86,26 +86,22 @@ public struct PayloadReader<Body: AsyncSequence & Sendable> where Body.Element =
     /// The next piece of data, or nil at the end once the body has been verified.
     public mutating func next() async throws -> ByteBuffer? {
         while true {
-            if !pending.isEmpty { return account(pending.removeFirst()) }
+            if !pending.isEmpty { return await account(pending.removeFirst()) }
             guard finished == nil else { return nil }
             guard let raw = try await iterator.next() else {
-                finished = try verify()
+                finished = try verify(await digests.finish())
                 return nil
             }
             if chunked != nil {
                 pending = try chunked!.feed(raw)
             } else {
-                return account(raw)
+                return await account(raw)
             }
         }
     }
 
-    private mutating func account(_ buffer: ByteBuffer) -> ByteBuffer {
-        buffer.withUnsafeReadableBytes { raw in
-            md5.update(bufferPointer: raw)
-            sha256?.update(bufferPointer: raw)
-            checksum?.update(raw)
-        }
+    private mutating func account(_ buffer: ByteBuffer) async -> ByteBuffer {
+        await digests.add(buffer)
         size += Int64(buffer.readableBytes)
         return buffer
     }
@@ -113,20 +109,20 @@ public struct PayloadReader<Body: AsyncSequence & Sendable> where Body.Element =
     /// The summary, available after `next()` returned nil.
     public var summary: PayloadSummary? { finished }
 
-    private func verify() throws -> PayloadSummary {
+    private func verify(_ digests: PayloadDigests) throws -> PayloadSummary {
         if let chunked, !chunked.isComplete {
             throw S3Error("IncompleteBody", "The request body ended before the final aws-chunked chunk", status: .badRequest)
         }
         if let declaredLength, declaredLength != size {
             throw S3Error("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header (\(declaredLength) declared, \(size) received)", status: .badRequest)
         }
-        if let expectedSHA256, let sha256, sha256.finalize().hexString != expectedSHA256 {
+        if let expectedSHA256, let sha256 = digests.sha256, sha256.finalize().hexString != expectedSHA256 {
             throw S3Error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", status: .badRequest)
         }
-        let md5Digest = Array(md5.finalize())
+        let md5Digest = Array(digests.md5.finalize())
         if let contentMD5, contentMD5 != md5Digest { throw S3Error.badDigest }
         var summary = PayloadSummary(size: size, md5: md5Digest)
-        if let checksum {
+        if let checksum = digests.checksum {
             let computed = checksum.base64Digest()
             var claimed = checksumFromHeader
             if let name = checksumTrailerName {

@@ -1,5 +1,6 @@
 /// A bound on request bodies being received at once (PutObject, UploadPart). Each holds
-/// up to two 1 MiB blocks in memory, so the bound caps memory under overload; requests past
+/// up to two 1 MiB blocks being written and two 512 KiB batches being hashed (about 3 MiB),
+/// so the bound caps memory under overload; requests past
 /// it are answered 503 SlowDown with Retry-After, as S3 does, instead of queueing.
 final class UploadSlots: Sendable {
     let limit: Int

@@ -15,10 +15,13 @@ public final class BlobStore: Sendable {
     public let directory: String
     let fsync: Bool
     let pool: NIOThreadPool
+    let blockBuffers: BlockBufferPool
 
     public init(directory: String, fsync: Bool = true, threads: Int = 16) throws {
         self.directory = directory
         self.fsync = fsync
+        // Two blocks per writer; enough cached for the writers a busy node keeps going.
+        blockBuffers = BlockBufferPool(limit: 2 * threads)
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory + "/tmp", withIntermediateDirectories: true)
         for shard in 0..<256 {
@@ -44,7 +47,10 @@ public final class BlobStore: Sendable {
         let blob = randomHex(bytes: 16)
         let temp = "\(directory)/tmp/\(blob)"
         let fd = try await pool.runIfActive {
-            let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            // Direct I/O where the filesystem supports it (see `openDirectFlag`); where it
+            // does not (tmpfs refuses the flag at open), buffered.
+            var fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | openDirectFlag, 0o644)
+            if fd < 0, errno == EINVAL { fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
             guard fd >= 0 else { throw BlobError.io("cannot create \(temp)", errno) }
             return fd
         }

@@ -4,21 +4,24 @@ import NIOCore
 import Glibc
 #endif
 
-/// Writes one data file: bytes are gathered into blocks of `ObjectSegment.blockSize`, each
-/// block is checksummed and written on the I/O pool while the next one fills, and
-/// `finish()` fsyncs, renames the file into place and fsyncs its directory.
+/// Writes one data file: bytes are gathered into aligned blocks of `ObjectSegment.blockSize`;
+/// each full block is written (direct I/O where the filesystem allows it) and checksummed on
+/// the I/O pool while the next one fills, and `finish()` truncates away the last block's
+/// alignment padding, fsyncs, renames the file into place and fsyncs its directory.
 ///
-/// Used by one request task at a time; `abort()` (or a failed `finish()`) removes the
-/// temporary file.
+/// At most two blocks per writer exist at once (one filling, one being written), so memory
+/// per upload is bounded whatever the object's size. Used by one request task at a time;
+/// `abort()` (or a failed `finish()`) removes the temporary file.
 public final class BlobWriter: @unchecked Sendable {
     let store: BlobStore
     public let blob: String
     let tempPath: String
     let fd: Int32
-    private var block: [UInt8] = []
+    private var filling: BlockBuffer?
     private var offset: Int64 = 0
+    private var padded = false
     private var crcs: [UInt32] = []
-    private var inFlight: Task<UInt32, Error>?
+    private var inFlight: Task<(UInt32, BlockBuffer), Error>?
     private var closed = false
 
     init(store: BlobStore, blob: String, tempPath: String, fd: Int32) {
@@ -26,7 +29,6 @@ public final class BlobWriter: @unchecked Sendable {
         self.blob = blob
         self.tempPath = tempPath
         self.fd = fd
-        block.reserveCapacity(ObjectSegment.blockSize)
     }
 
     deinit {
@@ -36,16 +38,17 @@ public final class BlobWriter: @unchecked Sendable {
         }
     }
 
-    public var bytesWritten: Int64 { offset + Int64(block.count) }
+    public var bytesWritten: Int64 { offset + Int64(filling?.count ?? 0) }
 
     public func write(_ buffer: ByteBuffer) async throws {
         var buffer = buffer
         while buffer.readableBytes > 0 {
-            let room = ObjectSegment.blockSize - block.count
-            let n = min(room, buffer.readableBytes)
-            buffer.withUnsafeReadableBytes { block.append(contentsOf: $0.prefix(n)) }
+            let block = filling ?? store.blockBuffers.take()
+            filling = block
+            let n = min(block.room, buffer.readableBytes)
+            buffer.withUnsafeReadableBytes { block.append(UnsafeRawBufferPointer(rebasing: $0.prefix(n))) }
             buffer.moveReaderIndex(forwardBy: n)
-            if block.count == ObjectSegment.blockSize { try await flushBlock() }
+            if block.room == 0 { try await flushBlock() }
         }
     }
 
@@ -53,35 +56,32 @@ public final class BlobWriter: @unchecked Sendable {
         try await write(ByteBuffer(bytes: bytes))
     }
 
-    /// Hands the full block to the pool, after waiting for the previous one.
+    /// Collects the previous block's CRC (its buffer goes back to the pool).
+    private func awaitInFlight() async throws {
+        guard let previous = inFlight else { return }
+        inFlight = nil
+        let (crc, buffer) = try await previous.value
+        crcs.append(crc)
+        store.blockBuffers.give(buffer)
+    }
+
+    /// Hands the filled block to the pool, after waiting for the previous one.
     private func flushBlock() async throws {
-        if let previous = inFlight { crcs.append(try await previous.value) }
-        let data = block
+        try await awaitInFlight()
+        guard let block = filling, block.count > 0 else { return }
+        filling = nil
         let position = offset
-        block = []
-        block.reserveCapacity(ObjectSegment.blockSize)
-        offset += Int64(data.count)
+        offset += Int64(block.count)
+        // Only the last block can be short; direct I/O writes whole aligned blocks.
+        let length = block.paddedLength()
+        padded = length != block.count
         let fd = fd, pool = store.pool, path = tempPath, sync = store.fsync
         inFlight = Task {
             try await pool.runIfActive {
-                try Self.writeAll(fd: fd, data: data, at: position, path: path)
-                // Start writeback of this block now, so the disk works while the rest of the
-                // body arrives and the final fsync has little left to flush.
-                if sync { startWriteback(fd: fd, offset: position, length: data.count) }
+                try writeBlock(fd: fd, UnsafeRawBufferPointer(rebasing: block.memory[0..<length]), at: position, path: path, syncing: sync)
                 var crc = CRC32()
-                data.withUnsafeBytes { crc.update($0) }
-                return crc.value
-            }
-        }
-    }
-
-    static func writeAll(fd: Int32, data: [UInt8], at position: Int64, path: String) throws {
-        try data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(position) + off_t(done))
-                if n < 0 { if errno == EINTR { continue }; throw BlobError.io("cannot write \(path)", errno) }
-                done += n
+                crc.update(block.bytes)
+                return (crc.value, block)
             }
         }
     }
@@ -89,12 +89,14 @@ public final class BlobWriter: @unchecked Sendable {
     /// Makes the file durable under its final name and returns its segment description.
     public func finish() async throws -> ObjectSegment {
         do {
-            if !block.isEmpty { try await flushBlock() }
-            if let previous = inFlight { crcs.append(try await previous.value); inFlight = nil }
+            try await flushBlock()
+            try await awaitInFlight()
             let fd = fd, temp = tempPath, final = store.path(of: blob), dir = store.shardDirectory(of: blob), sync = store.fsync
+            let size = offset, truncate = padded
             closed = true
             try await store.pool.runIfActive {
                 defer { close(fd) }
+                if truncate, ftruncate(fd, off_t(size)) != 0 { throw BlobError.io("cannot truncate \(temp)", errno) }
                 if sync, Glibc.fsync(fd) != 0 { throw BlobError.io("cannot fsync \(temp)", errno) }
                 guard rename(temp, final) == 0 else { throw BlobError.io("cannot rename \(temp) to \(final)", errno) }
                 if sync { try BlobStore.syncDirectory(dir) }
@@ -108,7 +110,10 @@ public final class BlobWriter: @unchecked Sendable {
 
     /// Discards the file (the request failed or was cancelled).
     public func abort() async {
-        if let previous = inFlight { _ = try? await previous.value; inFlight = nil }
+        if let previous = inFlight, let (_, buffer) = try? await previous.value { store.blockBuffers.give(buffer) }
+        inFlight = nil
+        if let filling { store.blockBuffers.give(filling) }
+        filling = nil
         let fd = fd, temp = tempPath, wasClosed = closed
         closed = true
         _ = try? await store.pool.runIfActive {
@@ -116,17 +121,4 @@ public final class BlobWriter: @unchecked Sendable {
             unlink(temp)
         }
     }
-}
-
-/// Linux's sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE): starts writeback of a
-/// range without waiting for it. Glibc declares it only under _GNU_SOURCE, which Swift's
-/// Glibc module does not see, so it is looked up by name; where it is missing this does nothing.
-private let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
-    return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
-}()
-
-func startWriteback(fd: Int32, offset: Int64, length: Int) {
-    let syncFileRangeWrite: UInt32 = 2
-    _ = syncFileRange?(fd, offset, Int64(length), syncFileRangeWrite)
 }
