@@ -175,6 +175,8 @@ let package = Package(
             name: "ObjectStore",
             dependencies: [
                 "VigilService", "CObjectStoreSQLite", "CObjectStoreZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
