@@ -167,7 +167,7 @@ public actor ClusterMembership {
     /// One round: pings every peer concurrently and merges what they answer.
     public func gossipRound() async {
         try? await reloadLayout()
-        guard let own = try? await message() else { return }
+        guard !peers.isEmpty, let own = try? await message() else { return }
         let targets = peers
         let answers = await withTaskGroup(of: (String, GossipMessage?).self) { group in
             for (id, address) in targets {

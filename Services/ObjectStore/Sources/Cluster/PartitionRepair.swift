@@ -44,8 +44,12 @@ public actor PartitionRepair {
                 try? await Task.sleep(for: interval)
                 await self?.trigger()
             }
-            await withCheckedContinuation { continuation in
-                if wanted { continuation.resume() } else { wakeUp = continuation }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    if wanted || Task.isCancelled { continuation.resume() } else { wakeUp = continuation }
+                }
+            } onCancel: {
+                Task { await self.trigger() }
             }
             sleeper.cancel()
         }

@@ -75,7 +75,7 @@ public struct RPCServer: Sendable {
             let blob = try context.parameters.require("blob")
             let index = try context.parameters.require("index", as: Int.self)
             let query = request.uri.queryParameters
-            guard let size = query["size"].flatMap({ Int64(String($0)) }), let crc = query["crc"].flatMap({ UInt32(String($0)) }),
+            guard blob.utf8.count == 32, blob.allSatisfy(\.isHexDigit), let size = query["size"].flatMap({ Int64(String($0)) }), let crc = query["crc"].flatMap({ UInt32(String($0)) }),
                   index >= 0 else {
                 return Response(status: .badRequest)
             }
