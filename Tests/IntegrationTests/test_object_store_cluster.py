@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 import re
+import signal
 import time
 
 import pytest
@@ -113,6 +114,12 @@ def test_three_nodes_keep_serving_with_one_killed_and_it_catches_up(cluster):
         assert s3b.get_object(Bucket=BUCKET, Key=name)["Body"].read() == body
     wait_until(lambda: local_object_count(c) == 3, 10, interval=0.2, message="c to hold its replicas")
 
+    # A replica that hangs (stopped, its socket still accepting) does not hold writes and
+    # reads that the other two answer; the client's timeout is far below the RPC timeout.
+    c.process.send_signal(signal.SIGSTOP)
+    s3a_short = a.client(key, read_timeout=20)
+    s3a_short.put_object(Bucket=BUCKET, Key="before/paused", Body=(paused := os.urandom(1000)))
+    assert s3a_short.get_object(Bucket=BUCKET, Key="before/paused")["Body"].read() == paused
     c.kill9()
     for name, body in before.items():
         assert s3a.get_object(Bucket=BUCKET, Key=name)["Body"].read() == body
@@ -137,7 +144,7 @@ def test_three_nodes_keep_serving_with_one_killed_and_it_catches_up(cluster):
     assert missing.value.response["Error"]["Code"] == "NoSuchKey"
     expected = {"before/medium": replaced, "before/large": before["before/large"],
                 "during/medium": during["during/medium"], "during/large": during["during/large"],
-                "during/copy": before["before/large"], "during/multipart": b"".join(parts)}
+                "during/copy": before["before/large"], "during/multipart": b"".join(parts), "before/paused": paused}
     assert listed_keys(s3a) == set(expected) and listed_keys(s3b) == set(expected)
     for name, body in expected.items():
         assert s3a.get_object(Bucket=BUCKET, Key=name)["Body"].read() == body
@@ -165,3 +172,7 @@ def test_three_nodes_keep_serving_with_one_killed_and_it_catches_up(cluster):
             s3c.get_object(Bucket=BUCKET, Key=deleted)
         assert gone.value.response["Error"]["Code"] == "NoSuchKey"
     assert listed_keys(s3c) == set(expected)
+    # Alone, c cannot reach a write quorum (2 of 3): the PUT is refused, not acknowledged.
+    with pytest.raises(ClientError) as refused:
+        s3c.put_object(Bucket=BUCKET, Key="alone", Body=b"x")
+    assert refused.value.response["Error"]["Code"] == "ServiceUnavailable"

@@ -50,11 +50,9 @@ public struct ReplicatedObjects: Sendable {
     public func put(_ record: ObjectRecord, ring: PlacementRing) async throws {
         let entry = ObjectEntry(record: record, version: metadata.clock.next())
         let nodes = ring.nodes(bucket: record.bucket, key: record.key)
-        defer {
-            // This node only staged the data for the replicas.
-            if !nodes.contains(nodeID) { Task { [data] in await data.discard(record.data.segments) } }
-        }
-        try await write(entry, to: nodes, quorum: ring.quorum, operation: "PutObject")
+        let staged = nodes.contains(nodeID) ? [] : record.data.segments
+        // When this node is not a replica it only staged the data, until every push is over.
+        try await write(entry, to: nodes, quorum: ring.quorum, operation: "PutObject") { [data] in await data.discard(staged) }
     }
 
     /// Writes a tombstone for the key on a quorum of its replicas.
@@ -63,38 +61,26 @@ public struct ReplicatedObjects: Sendable {
         try await write(entry, to: ring.nodes(bucket: bucket, key: key), quorum: ring.quorum, operation: "DeleteObject")
     }
 
-    func write(_ entry: ObjectEntry, to nodes: [String], quorum: Int, operation: String) async throws {
+    /// Writes an entry to `nodes` and returns once `quorum` of them have committed it; the
+    /// other writes go on in the background, then `afterAll` runs.
+    func write(_ entry: ObjectEntry, to nodes: [String], quorum: Int, operation: String,
+               afterAll: @escaping @Sendable () async -> Void = {}) async throws {
         let json = Array(try JSONEncoder().encode(entry))
-        var upNodes: [String: String] = [:]
-        for node in nodes where node != nodeID {
-            if await membership.isUp(node), let address = await membership.peerAddress(node) { upNodes[node] = address }
-        }
-        let addresses = upNodes
-        let results = await withTaskGroup(of: String?.self) { group in
-            for node in nodes {
-                group.addTask { [self] in
-                    do {
-                        if node == nodeID {
-                            let (_, replaced) = try await metadata.merge([entry])
-                            await data.discard(replaced)
-                        } else {
-                            guard let address = addresses[node] else { return "node \(node.prefix(16)) is down" }
-                            try await push(entry, json: json, to: address)
-                        }
-                        return nil
-                    } catch {
-                        return "\(node.prefix(16)): \(error)"
-                    }
+        let answers = await ask(nodes, enough: quorum, afterAll: afterAll) { [self] node, address in
+            do {
+                if let address {
+                    try await push(entry, json: json, to: address)
+                } else {
+                    let (_, replaced) = try await metadata.merge([entry])
+                    await data.discard(replaced)
                 }
+            } catch {
+                logger.warning("\(operation) \(entry.bucket)/\(entry.key) on node \(node.prefix(16)) failed: \(error)")
+                throw error
             }
-            var failures: [String] = []
-            for await result in group { if let result { failures.append(result) } }
-            return failures
         }
-        let acknowledged = nodes.count - results.count
-        if !results.isEmpty { logger.warning("\(operation) \(entry.bucket)/\(entry.key): \(results.joined(separator: "; "))") }
-        guard acknowledged >= quorum else {
-            throw QuorumError(operation: operation, answered: acknowledged, needed: quorum, failures: results)
+        guard answers.successes.count >= quorum else {
+            throw QuorumError(operation: operation, answered: answers.successes.count, needed: quorum, failures: answers.failures)
         }
     }
 
@@ -113,7 +99,7 @@ public struct ReplicatedObjects: Sendable {
     public func read(bucket: String, key: String, ring: PlacementRing) async throws -> ObjectRecord {
         let nodes = ring.nodes(bucket: bucket, key: key)
         let needed = consistency == .consistent ? ring.quorum : 1
-        let answers = await ask(nodes) { [metadata] node, address in
+        let answers = await ask(nodes, enough: needed) { [metadata] node, address in
             if let address {
                 return try await rpc.call(address, .GET, "/rpc/entry", query: ["bucket": bucket, "key": key], as: EntryAnswer.self,
                                           timeout: .seconds(10)).entry
@@ -173,7 +159,7 @@ public struct ReplicatedObjects: Sendable {
         var live: [ObjectSummary] = []
         var cursor = from, cursorExclusive = exclusive
         while true {
-            let pages = await ask(nodes) { [metadata, cursor, cursorExclusive] node, address in
+            let pages = await ask(nodes, enough: needed) { [metadata, cursor, cursorExclusive] node, address in
                 if let address {
                     return try await rpc.call(address, .GET, "/rpc/list", query: ["bucket": bucket, "from": cursor,
                                                                                    "exclusive": String(cursorExclusive), "limit": String(limit)],
@@ -220,7 +206,11 @@ public struct ReplicatedObjects: Sendable {
 
     /// Runs `body` for each node concurrently: with nil for this node, with the peer's
     /// address for a peer that is up; peers that are down count as failures at once.
-    func ask<T: Sendable>(_ nodes: [String], _ body: @escaping @Sendable (String, String?) async throws -> T) async -> Answers<T> {
+    /// Returns as soon as `enough` calls have succeeded (or all have ended), so one slow
+    /// replica does not hold a request that a quorum has answered; the remaining calls run
+    /// on, and `afterAll` runs once every call has ended.
+    func ask<T: Sendable>(_ nodes: [String], enough: Int, afterAll: @escaping @Sendable () async -> Void = {},
+                          _ body: @escaping @Sendable (String, String?) async throws -> T) async -> Answers<T> {
         var targets: [(String, String?)] = []
         var answers = Answers<T>()
         for node in nodes {
@@ -232,21 +222,24 @@ public struct ReplicatedObjects: Sendable {
                 answers.failures.append("node \(node.prefix(16)) is down")
             }
         }
-        let results = await withTaskGroup(of: (String, Result<T, Error>).self) { group in
-            for (node, address) in targets {
-                group.addTask {
-                    do { return (node, .success(try await body(node, address))) } catch { return (node, .failure(error)) }
+        let (results, continuation) = AsyncStream<(String, Result<T, Error>)>.makeStream()
+        Task { [targets] in
+            await withTaskGroup(of: Void.self) { group in
+                for (node, address) in targets {
+                    group.addTask {
+                        do { continuation.yield((node, .success(try await body(node, address)))) } catch { continuation.yield((node, .failure(error))) }
+                    }
                 }
             }
-            var results: [(String, Result<T, Error>)] = []
-            for await result in group { results.append(result) }
-            return results
+            continuation.finish()
+            await afterAll()
         }
-        for (node, result) in results {
+        for await (node, result) in results {
             switch result {
             case .success(let value): answers.successes[node] = value
             case .failure(let error): answers.failures.append("\(node.prefix(16)): \(error)")
             }
+            if answers.successes.count >= enough { break }
         }
         return answers
     }
