@@ -26,16 +26,23 @@ extension S3API {
         return cluster.remoteBlocks(bucket: record.bucket, key: record.key, ring: ring)
     }
 
-    /// Makes `record` (data already stored here) the object's current version; on failure
-    /// its data files are removed again.
+    /// Makes `record` (data already stored here) the object's current version. When the
+    /// write fails before anything was committed its data files are removed again; a
+    /// cluster write that missed its quorum keeps them, since some replicas (this one
+    /// included) may have committed the entry that refers to them.
     func commit(_ record: ObjectRecord) async throws {
-        do {
-            if let cluster, let ring = await cluster.ring() {
+        if let cluster, let ring = await cluster.ring() {
+            do {
                 try await metadata.requireBucket(record.bucket)
-                try await cluster.put(record, ring: ring)
-            } else {
-                await data.discard(try await metadata.putObject(record))
+            } catch {
+                await data.discard(record.data.segments)
+                throw error
             }
+            try await cluster.put(record, ring: ring)
+            return
+        }
+        do {
+            await data.discard(try await metadata.putObject(record))
         } catch {
             await data.discard(record.data.segments)
             throw error
@@ -74,3 +81,4 @@ extension S3API {
         guard any.isEmpty else { throw StoreError.bucketNotEmpty(bucket) }
     }
 }
+
