@@ -176,3 +176,21 @@ def test_three_nodes_keep_serving_with_one_killed_and_it_catches_up(cluster):
     with pytest.raises(ClientError) as refused:
         s3c.put_object(Bucket=BUCKET, Key="alone", Body=b"x")
     assert refused.value.response["Error"]["Code"] == "ServiceUnavailable"
+
+
+def test_bootstrap_peers_join_a_node_at_start(tmp_path):
+    secret = os.urandom(32).hex()
+    first = ObjectStoreNode(tmp_path / "first", rpc_secret=secret, replication_factor=3).start()
+    second = None
+    try:
+        first_id = node_id(first)
+        second = ObjectStoreNode(tmp_path / "second", rpc_secret=secret, replication_factor=3,
+                                 extra_config=f'bootstrap_peers = ["{first_id}"]').start()
+        # The second node pings the first at start; the first learns it from that ping.
+        wait_until(lambda: healthy_count(first) == 2 and healthy_count(second) == 2, 20, interval=0.3,
+                   message="the two nodes to see each other")
+        assert first_id.split("@")[0][:16] in second.cli("status").stdout
+    finally:
+        for node in (first, second):
+            if node is not None:
+                node.stop()
