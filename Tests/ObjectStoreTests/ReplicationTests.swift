@@ -100,6 +100,25 @@ struct ReplicationTests {
         #expect(noBound == nil && short.count == 1 && short[0].deleted)
     }
 
+    @Test func aVersionOneDatabaseIsUpgradedInPlace() async throws {
+        let directory = StorageTests.tempDir()
+        do {
+            let old = try SQLiteConnection(path: directory + "/metadata.sqlite")
+            try MetadataSchema.createVersion1(old)
+            _ = try old.run("INSERT INTO buckets(name, id, created) VALUES ('kept', 'b1', 0)")
+            _ = try old.run("INSERT INTO objects(bucket, key, size, etag, last_modified, headers, inline, inline_crc) VALUES ('kept', 'o', 1, 'e', 0, '{}', x'07', ?)",
+                            .integer(Int64(CRC32.checksum([7]))))
+        }
+        let store = try MetadataStore(directory: directory)
+        defer { store.close() }
+        #expect(try await store.object(bucket: "kept", key: "o").data == .inline([7], crc: CRC32.checksum([7])))
+        // Rows from before clustering carry the empty version: any replicated write beats them.
+        #expect(try await store.entry(bucket: "kept", key: "o")?.version == "")
+        #expect(try await store.catalogSnapshot().buckets.map(\.name) == ["kept"])
+        let newer = ObjectEntry.tombstone(bucket: "kept", key: "o", version: "0000000000000001-a")
+        #expect(try await store.merge([newer]).applied == 1)
+    }
+
     // MARK: catalog
 
     @Test func catalogMergeCarriesRowsDeletesAndGrants() async throws {
