@@ -44,7 +44,13 @@ public final class ObjectStoreNode: Sendable {
         if let rpcBind = config.rpcBindAddr, let secret = config.rpcSecret {
             let rpc = RPCClient(secret: secret)
             rpcClient = rpc
-            let membership = ClusterMembership(nodeID: nodeID, address: config.rpcPublicAddr ?? rpcBind,
+            let rpcAddress = try HostPort(parsing: rpcBind)
+            let wildcard = ["::", "0.0.0.0", ""].contains(rpcAddress.host)
+            if config.rpcPublicAddr == nil, wildcard {
+                logger.warning("rpc_public_addr is not set and rpc_bind_addr \(rpcBind) is a wildcard: other nodes learn this node's address only from `node connect` or bootstrap_peers")
+            }
+            // A wildcard bind address is no address to give peers: gossip then carries none.
+            let membership = ClusterMembership(nodeID: nodeID, address: config.rpcPublicAddr ?? (wildcard ? nil : rpcBind),
                                                replicationFactor: config.replicationFactor, metadata: metadata,
                                                layoutManager: layout, rpc: rpc, logger: logger)
             membershipBox.withLock { $0 = membership }
@@ -54,7 +60,6 @@ public final class ObjectStoreNode: Sendable {
             metadata.onCatalogChange { Task { await membership.pushCatalog() } }
             cluster = ReplicatedObjects(membership: membership, metadata: metadata, data: data, rpc: rpc,
                                         consistency: config.consistencyMode, logger: logger)
-            let rpcAddress = try HostPort(parsing: rpcBind)
             let rpcApp = Application(router: RPCServer(membership: membership, metadata: metadata, data: data, secret: secret).router(),
                                      configuration: .init(address: .hostname(rpcAddress.host, port: rpcAddress.port), serverName: nil),
                                      logger: logger)
