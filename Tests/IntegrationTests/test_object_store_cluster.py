@@ -76,8 +76,16 @@ def listed_keys(s3) -> set[str]:
     return keys
 
 
-def test_rpc_port_refuses_requests_without_the_cluster_secret(cluster):
+def test_rpc_port_refuses_requests_without_the_cluster_secret(cluster, tmp_path):
     (node, _, _), secret = cluster
+    # A node with another secret cannot be connected: it refuses the signed gossip.
+    outsider = ObjectStoreNode(tmp_path / "outsider", replication_factor=3).start()
+    try:
+        refused = node.cli("node", "connect", node_id(outsider), check=False)
+        assert refused.returncode != 0 and "rpc_secret" in refused.stdout + refused.stderr
+        assert healthy_count(node) == 1
+    finally:
+        outsider.stop()
     url = f"http://{HOST}:{node.rpc_port}/rpc/catalog"
     assert requests.get(url, timeout=5).status_code == 403
     wrong = requests.get(url, headers=rpc_headers(os.urandom(32).hex(), "GET", "/rpc/catalog"), timeout=5)
