@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "metrics-store-promql-bench", targets: ["PromQLQueries"]),
         .executable(name: "object-store", targets: ["ObjectStoreMain"]),
         .executable(name: "object-store-bench", targets: ["ObjectStoreThroughput"]),
+        .executable(name: "object-store-cluster-bench", targets: ["ObjectStoreClusterBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -175,6 +176,8 @@ let package = Package(
             name: "ObjectStore",
             dependencies: [
                 "VigilService", "CObjectStoreSQLite", "CObjectStoreZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -203,6 +206,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ObjectStoreThroughput"
+        ),
+        .executableTarget(
+            name: "ObjectStoreClusterBench",
+            dependencies: [
+                "ObjectStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ObjectStoreCluster"
         ),
 
         // MARK: Tests

@@ -40,21 +40,29 @@ class ObjectStoreNode:
     """One `object-store -c FILE server` process; `cli(...)` runs admin subcommands."""
 
     def __init__(self, workdir: Path, admin_token: str = "test-admin-token", extra_config: str = "",
-                 server_args: tuple[str, ...] = ()):
+                 server_args: tuple[str, ...] = (), rpc_secret: str | None = None, replication_factor: int = 1):
         self.workdir = Path(workdir)
         self.server_args = server_args
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.s3_port = free_port()
         self.admin_port = free_port()
         self.admin_token = admin_token
+        self.rpc_port = free_port()
         self.config_path = self.workdir / "garage.toml"
+        self.write_config(extra_config, rpc_secret or os.urandom(32).hex(), replication_factor)
+        self.log_path = self.workdir / "object-store.log"
+        self.process: subprocess.Popen | None = None
+
+    def write_config(self, extra_config: str, rpc_secret: str, replication_factor: int):
+        """(Re)writes the node's TOML; ports and directories stay the same across rewrites."""
         self.config_path.write_text(f"""
 metadata_dir = "{self.workdir / 'meta'}"
 data_dir = "{self.workdir / 'data'}"
 db_engine = "sqlite"
-replication_factor = 1
-rpc_bind_addr = "127.0.0.1:{free_port()}"
-rpc_secret = "{os.urandom(32).hex()}"
+replication_factor = {replication_factor}
+rpc_bind_addr = "127.0.0.1:{self.rpc_port}"
+rpc_public_addr = "127.0.0.1:{self.rpc_port}"
+rpc_secret = "{rpc_secret}"
 {extra_config}
 
 [s3_api]
@@ -64,10 +72,8 @@ root_domain = "{ROOT_DOMAIN}"
 
 [admin]
 api_bind_addr = "{HOST}:{self.admin_port}"
-admin_token = "{admin_token}"
+admin_token = "{self.admin_token}"
 """)
-        self.log_path = self.workdir / "object-store.log"
-        self.process: subprocess.Popen | None = None
 
     @property
     def endpoint(self) -> str:

@@ -76,6 +76,18 @@ struct ConfigTests {
         #expect(error("metadata_dir = \"m\"\ndata_dir = \"d\"\n[s3_api]\napi_bind_addr = \"nohost\"")?.keyPath == "s3_api.api_bind_addr")
     }
 
+    @Test func clusterKeysAreReadAndChecked() throws {
+        let config = try ObjectStoreConfig.parse(Self.garageExample + "\n", file: "garage.toml")
+        #expect(config.bootstrapPeers == ["563e1ac825ee3323aa441e72c26d1030d6d4414aeb3dd25287c531e7fc2bc95d@[fc00:1::1]:3901"])
+        #expect(config.consistencyMode == .consistent)
+        let degraded = try ObjectStoreConfig.parse("metadata_dir = \"m\"\ndata_dir = \"d\"\nconsistency_mode = \"degraded\"", file: "f")
+        #expect(degraded.consistencyMode == .degraded)
+        #expect(error("metadata_dir = \"m\"\ndata_dir = \"d\"\nconsistency_mode = \"dangerous\"")?.keyPath == "consistency_mode")
+        #expect(error("metadata_dir = \"m\"\ndata_dir = \"d\"\nbootstrap_peers = [\"nodeid@host:1\"]")?.keyPath == "bootstrap_peers")
+        #expect(error("metadata_dir = \"m\"\ndata_dir = \"d\"\nbootstrap_peers = \"x\"")?.message.contains("array") == true)
+        #expect(error("metadata_dir = \"m\"\ndata_dir = \"d\"\nanti_entropy_interval_msec = 5")?.keyPath == "anti_entropy_interval_msec")
+    }
+
     @Test func syntaxErrorsGiveTheLine() {
         #expect(error("metadata_dir = \"m\"\ndata_dir = unquoted")?.message.hasPrefix("line 2:") == true)
         #expect(error("metadata_dir = \"m\"\nmetadata_dir = \"again\"")?.message.contains("defined twice") == true)

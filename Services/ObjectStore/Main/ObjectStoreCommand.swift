@@ -85,16 +85,26 @@ struct StatusCommand: AsyncParsableCommand {
         let client = try global.client()
         let status = try await client.call("GET", "/v1/status", as: AdminModels.Status.self)
         let layout = try await client.call("GET", "/v1/layout", as: AdminModels.Layout.self)
+        func line(_ node: KnownNode, hostname: String) -> String {
+            let role = layout.roles.first { $0.id == node.id }
+            return "\(node.id.prefix(16))  \(hostname)  \(node.address ?? "-")  \(role.map { "[\($0.tags.joined(separator: ","))]" } ?? "[]")  \(role?.zone ?? "NO ROLE ASSIGNED")  \(role?.capacity.map(formatCapacity) ?? "")"
+        }
         print("==== HEALTHY NODES ====")
         print("ID                Hostname  Address  Tags  Zone  Capacity")
-        let role = layout.roles.first { $0.id == status.node }
-        let hostname = ProcessInfo.processInfo.hostName
-        print("\(status.node.prefix(16))  \(hostname)  \(status.rpcPublicAddr ?? "-")  \(role.map { "[\($0.tags.joined(separator: ","))]" } ?? "[]")  \(role?.zone ?? "NO ROLE ASSIGNED")  \(role?.capacity.map(formatCapacity) ?? "")")
+        let healthy = status.knownNodes.filter(\.isUp)
+        for node in healthy { print(line(node, hostname: node.id == status.node ? ProcessInfo.processInfo.hostName : "-")) }
+        let failed = status.knownNodes.filter { !$0.isUp }
+        if !failed.isEmpty {
+            print("")
+            print("==== FAILED NODES ====")
+            print("ID                Hostname  Address  Tags  Zone  Capacity  Last seen")
+            for node in failed { print(line(node, hostname: "-") + "  " + (node.lastSeenSecsAgo.map { "\($0) seconds ago" } ?? "never seen")) }
+        }
     }
 }
 
 struct NodeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "node", abstract: "Node identity.", subcommands: [NodeID.self])
+    static let configuration = CommandConfiguration(commandName: "node", abstract: "Node identity.", subcommands: [NodeID.self, Connect.self])
 
     struct NodeID: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "id", abstract: "Print this node's id (id@address).")
@@ -105,6 +115,22 @@ struct NodeCommand: AsyncParsableCommand {
             let config = try global.load()
             let status = try await AdminClient(config: config).call("GET", "/v1/status", as: AdminModels.Status.self)
             print(status.node + (config.rpcPublicAddr.map { "@" + $0 } ?? ""))
+        }
+    }
+}
+
+extension NodeCommand {
+    struct Connect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "connect", abstract: "Connect to another node (<id>@<host>:<port>).")
+        @OptionGroup var global: GlobalOptions
+        @Argument var node: String
+
+        func run() async throws {
+            let results = try await global.client().call("POST", "/v1/connect", body: [node], as: [AdminModels.ConnectResult].self)
+            guard let result = results.first, result.success else {
+                throw CLIError("could not connect to \(node): \(results.first?.error ?? "no answer")")
+            }
+            print("Success.")
         }
     }
 }

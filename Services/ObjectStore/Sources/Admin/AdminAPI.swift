@@ -36,8 +36,12 @@ public struct AdminAPI: Sendable {
     let adminToken: String?
     let metricsToken: String?
     let metrics: SelfMetrics
+    /// The cluster view, when the node has an RPC address and secret.
+    let membership: ClusterMembership?
 
-    public init(metadata: MetadataStore, layout: LayoutManager, adminToken: String?, metricsToken: String?, metrics: SelfMetrics) {
+    public init(metadata: MetadataStore, layout: LayoutManager, adminToken: String?, metricsToken: String?, metrics: SelfMetrics,
+                membership: ClusterMembership? = nil) {
+        self.membership = membership
         self.metadata = metadata
         self.layout = layout
         self.adminToken = adminToken
@@ -76,6 +80,7 @@ public struct AdminAPI: Sendable {
             try await handle(request) { try await layout.apply(version: try await decode(AdminModels.ApplyLayoutRequest.self, request).version) }
         }
         v1.post("layout/revert") { request, _ in try await handle(request) { try await layout.revert() } }
+        v1.post("connect") { request, _ in try await handle(request) { try await connect(request) } }
     }
 
     /// Checks the bearer token, runs `body` and encodes its result (or error) as JSON.
@@ -113,8 +118,28 @@ public struct AdminAPI: Sendable {
     }
 
     func status() async throws -> AdminModels.Status {
-        AdminModels.Status(node: try await layout.nodeID(), garageVersion: "vigil-object-store", dbEngine: "sqlite",
-                           layoutVersion: try await layout.current().version, rpcPublicAddr: layout.rpcPublicAddr)
+        let me = try await layout.nodeID()
+        let nodes = await membership?.knownNodes() ?? [KnownNode(id: me, address: layout.rpcPublicAddr, isUp: true, lastSeenSecsAgo: nil)]
+        return AdminModels.Status(node: me, garageVersion: "vigil-object-store", dbEngine: "sqlite",
+                                  layoutVersion: try await layout.current().version, rpcPublicAddr: layout.rpcPublicAddr,
+                                  knownNodes: nodes)
+    }
+
+    /// POST /v1/connect with `["<id>@<host>:<port>", ...]`, as Garage's: one result per peer.
+    func connect(_ request: Request) async throws -> [AdminModels.ConnectResult] {
+        guard let membership else {
+            throw AdminError(.badRequest, "InvalidRequest", "This node has no rpc_bind_addr and rpc_secret, so it cannot join a cluster")
+        }
+        var results: [AdminModels.ConnectResult] = []
+        for peer in try await decode([String].self, request) {
+            do {
+                try await membership.connect(peer)
+                results.append(.init(success: true, error: nil))
+            } catch {
+                results.append(.init(success: false, error: "\(error)"))
+            }
+        }
+        return results
     }
 
     // MARK: keys

@@ -134,6 +134,13 @@ public enum AdminModels {
         public var dbEngine: String
         public var layoutVersion: Int
         public var rpcPublicAddr: String?
+        /// This node first, then every peer it knows.
+        public var knownNodes: [KnownNode]
+    }
+
+    public struct ConnectResult: Codable, Sendable, Equatable {
+        public var success: Bool
+        public var error: String?
     }
 
     public struct ErrorBody: Codable, Sendable, Equatable {

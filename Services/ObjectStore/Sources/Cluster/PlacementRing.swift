@@ -6,10 +6,7 @@ import Foundation
 /// partition is given `replicationFactor` storage nodes, in as many different zones as
 /// there are, chosen by capacity-weighted rendezvous hashing. Rendezvous hashing keeps
 /// assignments stable: adding or removing a node moves only the partitions that node
-/// gains or loses.
-///
-/// Not wired into the node yet: this build serves a single node. The ring is the first
-/// piece of the cluster mode (quorum writes, reads with a node down, repair).
+/// gains or loses. `ClusterMembership` builds it from the applied layout; see CLUSTER.md.
 public struct PlacementRing: Sendable, Equatable {
     public static let partitionCount = 256
 

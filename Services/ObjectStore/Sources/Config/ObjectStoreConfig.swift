@@ -13,6 +13,12 @@ public struct ObjectStoreConfig: Sendable, Equatable {
     public var rpcBindAddr: String?
     public var rpcPublicAddr: String?
     public var rpcSecret: String?
+    /// Other nodes to contact at start, as "<node id>@<host>:<port>" (Garage's form).
+    public var bootstrapPeers: [String] = []
+    public var consistencyMode: ConsistencyMode = .consistent
+    /// How often replicas compare their partitions and pull what they miss (besides
+    /// whenever a peer comes back). Not a Garage key; Garage's table sync runs every 10 min.
+    public var antiEntropyIntervalMsec: Int = 10_000
     public var s3Region: String = "garage"
     public var s3BindAddr: String = "[::]:3900"
     public var s3RootDomain: String?
@@ -32,8 +38,8 @@ public struct ObjectStoreConfig: Sendable, Equatable {
 
     /// Keys accepted and ignored, for compatibility with Garage's files.
     static let ignoredKeys: Set<String> = [
-        "db_engine", "block_size", "block_ram_buffer_max", "compression_level", "bootstrap_peers",
-        "consistency_mode", "sled_cache_capacity", "sled_flush_every_ms", "lmdb_map_size",
+        "db_engine", "block_size", "block_ram_buffer_max", "compression_level",
+        "sled_cache_capacity", "sled_flush_every_ms", "lmdb_map_size",
         "metadata_auto_snapshot_interval", "metadata_snapshots_dir", "disable_scrub", "use_local_tz",
         "rpc_bind_outgoing", "rpc_ping_timeout_msec", "rpc_timeout_msec", "allow_world_readable_secrets",
         "allow_punycode", "s3_web.bind_addr", "s3_web.root_domain", "s3_web.index", "s3_web.add_host_to_metrics",
@@ -93,6 +99,25 @@ public struct ObjectStoreConfig: Sendable, Equatable {
             }
         }
         if let bind = try reader.string("rpc_bind_addr") { try reader.checkAddress("rpc_bind_addr", bind) }
+        if let peers = try reader.stringArray("bootstrap_peers") {
+            for peer in peers {
+                guard let at = peer.firstIndex(of: "@"), peer[..<at].count == 64, peer[..<at].allSatisfy(\.isHexDigit) else {
+                    throw reader.error("bootstrap_peers", "\"\(peer)\" is not <node id>@<host>:<port> (the id is 64 hex digits, as `object-store node id` prints)")
+                }
+                try reader.checkAddress("bootstrap_peers", String(peer[peer.index(after: at)...]))
+            }
+            config.bootstrapPeers = peers
+        }
+        if let mode = try reader.string("consistency_mode") {
+            guard let parsed = ConsistencyMode(rawValue: mode) else {
+                throw reader.error("consistency_mode", "must be \"consistent\" or \"degraded\", not \"\(mode)\"")
+            }
+            config.consistencyMode = parsed
+        }
+        if let interval = try reader.integer("anti_entropy_interval_msec") {
+            guard interval >= 100 else { throw reader.error("anti_entropy_interval_msec", "must be at least 100") }
+            config.antiEntropyIntervalMsec = Int(interval)
+        }
         config.s3Region = try reader.string("s3_api.s3_region") ?? config.s3Region
         config.s3BindAddr = try reader.string("s3_api.api_bind_addr") ?? config.s3BindAddr
         try reader.checkAddress("s3_api.api_bind_addr", config.s3BindAddr)
@@ -110,6 +135,14 @@ public struct ObjectStoreConfig: Sendable, Equatable {
         }
         return config
     }
+}
+
+/// Garage's `consistency_mode`: `consistent` reads and writes at a quorum of the replicas;
+/// `degraded` still writes at a quorum but reads from the first replica that answers
+/// (so reads go on with a majority of replicas down, perhaps returning older data).
+public enum ConsistencyMode: String, Sendable, Equatable {
+    case consistent
+    case degraded
 }
 
 /// Typed access to a `TOMLDocument` that remembers which keys were read.
@@ -142,6 +175,17 @@ struct ConfigReader {
         guard let value = value(key) else { return nil }
         guard case .integer(let i) = value else { throw error(key, "must be an integer, not \(value.typeName)") }
         return i
+    }
+
+    mutating func stringArray(_ key: String) throws(ConfigError) -> [String]? {
+        guard let value = value(key) else { return nil }
+        guard case .array(let items) = value else { throw error(key, "must be an array of strings, not \(value.typeName)") }
+        var strings: [String] = []
+        for item in items {
+            guard case .string(let s) = item else { throw error(key, "must be an array of strings, not of \(item.typeName)") }
+            strings.append(s)
+        }
+        return strings
     }
 
     mutating func boolean(_ key: String) throws(ConfigError) -> Bool? {

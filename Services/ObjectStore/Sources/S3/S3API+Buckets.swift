@@ -40,6 +40,7 @@ extension S3API {
 
     func deleteBucket(_ name: String, auth: Authentication) async throws -> Response {
         try await require(.owner, bucket: name, auth: auth)
+        try await requireEmptyBucket(name)
         await data.discard(try await metadata.deleteBucket(name: name))
         return Response(status: .noContent)
     }
@@ -76,7 +77,7 @@ extension S3API {
             keys.append(key)
         }
         let quiet = root.child("Quiet")?.text.lowercased() == "true"
-        await data.discard(try await metadata.deleteObjects(bucket: bucket, keys: keys))
+        try await removeObjects(bucket: bucket, keys: keys)
         var xml = XMLWriter()
         xml.root("DeleteResult")
         if !quiet {

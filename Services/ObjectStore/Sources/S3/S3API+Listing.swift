@@ -20,7 +20,7 @@ extension S3API {
     func listing(_ request: S3Request, bucket: String, marker: String?) async throws -> BucketListing {
         try await BucketListing.build(prefix: request.query("prefix") ?? "", delimiter: request.query("delimiter"), marker: marker,
                                       maxKeys: try Self.maxKeys(request)) { from, exclusive, limit in
-            try await metadata.listObjects(bucket: bucket, from: from, exclusive: exclusive, limit: limit)
+            try await listPage(bucket: bucket, from: from, exclusive: exclusive, limit: limit)
         }
     }
 

@@ -54,7 +54,7 @@ extension S3API {
                 }
                 range = start...end
             }
-            let (data, md5) = try await data.copy(source.data, range: range, forceFile: true)
+            let (data, md5) = try await copyData(source, range: range, forceFile: true)
             (stored, etag, checksum, copied) = (data, md5.hexString, nil, true)
         } else {
             var reader = try PayloadReader(body: body, headers: request.headers, auth: auth, checksumAlgorithm: upload.checksumAlgorithm)
@@ -142,6 +142,16 @@ extension S3API {
     func completeMultipartUpload(_ request: S3Request, bucket: String, key: String, uploadID: String,
                                  auth: Authentication, body: RequestBody) async throws -> Response {
         let requested = try Self.requestedParts(try await readSmallBody(body, request: request, auth: auth))
+        if let cluster, let ring = await cluster.ring() {
+            // The upload and its parts are on this node (the one that coordinated it); the
+            // object goes to its replicas like a PUT, then the upload is dropped here.
+            let (upload, parts) = try await metadata.parts(uploadID: uploadID, bucket: bucket, key: key)
+            let record = try Self.assemble(upload, uploaded: parts, requested: requested)
+            try await cluster.put(record, ring: ring)
+            await data.discard(try await metadata.finishUpload(uploadID: uploadID, bucket: bucket, key: key,
+                                                               keeping: Set(record.data.segments.map(\.blob))))
+            return Self.completedUpload(bucket: bucket, key: key, etag: record.etag)
+        }
         let etag = LockedValue<String>("")
         let unused = try await metadata.completeUpload(uploadID: uploadID, bucket: bucket, key: key) { upload, uploaded in
             let record = try Self.assemble(upload, uploaded: uploaded, requested: requested)
@@ -149,12 +159,16 @@ extension S3API {
             return record
         }
         await data.discard(unused)
+        return Self.completedUpload(bucket: bucket, key: key, etag: etag.withLock { $0 })
+    }
+
+    static func completedUpload(bucket: String, key: String, etag: String) -> Response {
         var xml = XMLWriter()
         xml.root("CompleteMultipartUploadResult")
         xml.element("Location", "/\(bucket)/\(key)")
         xml.element("Bucket", bucket)
         xml.element("Key", key)
-        xml.element("ETag", "\"\(etag.withLock { $0 })\"")
+        xml.element("ETag", "\"\(etag)\"")
         xml.close("CompleteMultipartUploadResult")
         return Self.xml(xml)
     }

@@ -6,7 +6,7 @@ extension S3API {
     /// GetObject and HeadObject: conditional headers, a single Range, response-* overrides.
     func getObject(_ request: S3Request, bucket: String, key: String, head: Bool) async throws -> Response {
         if request.has("partNumber") { throw S3Error.notImplemented("GetObject with partNumber") }
-        let record = try await metadata.object(bucket: bucket, key: key)
+        let record = try await currentObject(bucket: bucket, key: key)
         var fields = Self.objectHeaders(record)
         switch Preconditions(headers: request.headers).evaluate(etag: record.etag, lastModified: record.lastModified) {
         case .preconditionFailed:
@@ -38,7 +38,7 @@ extension S3API {
         if let range { fields[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(record.size)" }
         fields[.contentLength] = String(length)
         if head { return Response(status: status, headers: fields) }
-        let reader = try await data.open(record.data, range: range)
+        let reader = try await openData(record, range: range)
         let body = ResponseBody(contentLength: Int(length)) { writer in
             try await reader.forEach { try await writer.write($0) }
             try await writer.finish(nil)

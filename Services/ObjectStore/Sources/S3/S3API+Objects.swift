@@ -50,12 +50,7 @@ extension S3API {
         guard let summary = reader.summary else { throw S3Error("IncompleteBody", "The request body was not read to its end", status: .badRequest) }
         let record = ObjectRecord(bucket: bucket, key: key, size: summary.size, etag: summary.etag, lastModified: Date(),
                                   headers: headers, checksum: summary.checksum, data: stored)
-        do {
-            await data.discard(try await metadata.putObject(record))
-        } catch {
-            await data.discard(stored.segments)
-            throw error
-        }
+        try await commit(record)
         return Response(status: .ok, headers: Self.etagHeaders(summary.etag, checksum: summary.checksum))
     }
 
@@ -79,7 +74,7 @@ extension S3API {
     func copySourceRecord(_ request: S3Request, auth: Authentication) async throws -> ObjectRecord {
         let (sourceBucket, sourceKey) = try Self.copySource(request)
         try await require(.read, bucket: sourceBucket, auth: auth)
-        let source = try await metadata.object(bucket: sourceBucket, key: sourceKey)
+        let source = try await currentObject(bucket: sourceBucket, key: sourceKey)
         let conditions = Preconditions(headers: request.headers, prefix: "x-amz-copy-source-")
         if conditions.evaluate(etag: source.etag, lastModified: source.lastModified) != .proceed { throw S3Error.preconditionFailed }
         return source
@@ -96,16 +91,11 @@ extension S3API {
             throw S3Error.invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
         }
         let headers = directive == "REPLACE" ? try Self.storedHeaders(request.headers) : source.headers
-        let (copied, md5) = try await data.copy(source.data, range: nil)
+        let (copied, md5) = try await copyData(source, range: nil)
         let etag = source.partSizes.isEmpty ? md5.hexString : source.etag
         let record = ObjectRecord(bucket: bucket, key: key, size: source.size, etag: etag, lastModified: Date(),
                                   headers: headers, checksum: source.checksum, data: copied)
-        do {
-            await data.discard(try await metadata.putObject(record))
-        } catch {
-            await data.discard(copied.segments)
-            throw error
-        }
+        try await commit(record)
         var xml = XMLWriter()
         xml.root("CopyObjectResult")
         xml.element("LastModified", record.lastModified)

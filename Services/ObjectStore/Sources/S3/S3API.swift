@@ -18,9 +18,13 @@ public struct S3API: HTTPResponder {
     let logger: Logger
     let metrics = S3Metrics()
     let uploadSlots: UploadSlots
+    /// Set on a node that may join a cluster; objects go through it while a multi-node
+    /// layout is applied (see `S3API+Storage.swift`).
+    let cluster: ReplicatedObjects?
 
     public init(metadata: MetadataStore, data: ObjectDataStore, region: String, rootDomain: String?,
-                maxConcurrentUploads: Int = 256, logger: Logger) {
+                maxConcurrentUploads: Int = 256, cluster: ReplicatedObjects? = nil, logger: Logger) {
+        self.cluster = cluster
         self.uploadSlots = UploadSlots(limit: maxConcurrentUploads)
         self.metadata = metadata
         self.data = data
@@ -44,6 +48,10 @@ public struct S3API: HTTPResponder {
             response = try await route(s3, auth: auth, body: request.body)
         } catch let error as S3Error {
             response = errorResponse(error, request: s3, requestID: requestID)
+        } catch let error as QuorumError {
+            logger.warning("request failed", metadata: ["error": "\(error)", "resource": "\(s3.resource)"])
+            response = errorResponse(S3Error("ServiceUnavailable", "Too few nodes of the cluster answered: \(error)", status: .serviceUnavailable),
+                                     request: s3, requestID: requestID)
         } catch let error as StoreError {
             if case .corruptData = error { logger.error("corrupt data", metadata: ["error": "\(error)", "resource": "\(s3.resource)"]) }
             response = errorResponse(S3Error(error), request: s3, requestID: requestID)
@@ -156,7 +164,7 @@ public struct S3API: HTTPResponder {
         case "DELETE":
             try await require(.write, bucket: bucket, auth: auth)
             if let uploadID = request.query("uploadId") { return try await abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID) }
-            await data.discard(try await metadata.deleteObject(bucket: bucket, key: key))
+            try await removeObject(bucket: bucket, key: key)
             return Response(status: .noContent)
         case "POST":
             try await require(.write, bucket: bucket, auth: auth)

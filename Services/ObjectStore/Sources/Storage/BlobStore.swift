@@ -42,9 +42,11 @@ public final class BlobStore: Sendable {
     func path(of blob: String) -> String { "\(directory)/blobs/\(blob.prefix(2))/\(blob)" }
     func shardDirectory(of blob: String) -> String { "\(directory)/blobs/\(blob.prefix(2))" }
 
-    /// Starts writing a new data file.
-    public func makeWriter() async throws -> BlobWriter {
-        let blob = randomHex(bytes: 16)
+    /// Starts writing a new data file; `blob` names it when it is a copy of another node's
+    /// file (cluster replication keeps the id), otherwise a fresh id is drawn.
+    public func makeWriter(blob: String? = nil) async throws -> BlobWriter {
+        let blob = blob ?? randomHex(bytes: 16)
+        guard blob.utf8.count == 32, blob.allSatisfy(\.isHexDigit) else { throw BlobError.io("invalid data file id \(blob)", EINVAL) }
         let temp = "\(directory)/tmp/\(blob)"
         let fd = try await pool.runIfActive {
             // Direct I/O where the filesystem supports it (see `openDirectFlag`); where it
@@ -55,6 +57,12 @@ public final class BlobStore: Sendable {
             return fd
         }
         return BlobWriter(store: self, blob: blob, tempPath: temp, fd: fd)
+    }
+
+    /// Whether the data file of `blob` exists (complete: files are renamed in only when whole).
+    public func exists(_ blob: String) async -> Bool {
+        let path = path(of: blob)
+        return (try? await pool.runIfActive { access(path, F_OK) == 0 }) ?? false
     }
 
     /// Removes data files that are no longer referenced (best effort: a file left behind

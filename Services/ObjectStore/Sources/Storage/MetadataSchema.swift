@@ -1,9 +1,36 @@
-/// The metadata tables (see Services/ObjectStore/FORMAT.md). `migrate` creates them on first start and is a
-/// no-op afterwards; `user_version` records the schema version for later changes.
+/// The metadata tables (see Services/ObjectStore/FORMAT.md). `migrate` creates them on first start and
+/// brings an older database up to date; `user_version` records the schema version.
+///
+/// Version 2 added what cluster mode needs: a version on every replicated row (objects,
+/// keys, buckets, grants) and tombstone tables for deleted objects and catalog rows.
 enum MetadataSchema {
-    static let version = 1
+    static let version = 2
 
     static func migrate(_ db: SQLiteConnection) throws {
+        let current = try db.query("PRAGMA user_version").first?[0].int ?? 0
+        if current < 1 { try createVersion1(db) }
+        if current < 2 { try upgradeToVersion2(db) }
+    }
+
+    static func upgradeToVersion2(_ db: SQLiteConnection) throws {
+        try db.execute("""
+            BEGIN;
+            ALTER TABLE objects ADD COLUMN version TEXT NOT NULL DEFAULT '';
+            ALTER TABLE keys ADD COLUMN version TEXT NOT NULL DEFAULT '';
+            ALTER TABLE buckets ADD COLUMN version TEXT NOT NULL DEFAULT '';
+            ALTER TABLE grants ADD COLUMN version TEXT NOT NULL DEFAULT '';
+            CREATE TABLE IF NOT EXISTS object_tombstones(
+                bucket TEXT NOT NULL, key TEXT NOT NULL, version TEXT NOT NULL,
+                PRIMARY KEY(bucket, key)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS catalog_tombstones(
+                kind TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+                PRIMARY KEY(kind, name)) WITHOUT ROWID;
+            PRAGMA user_version = 2;
+            COMMIT;
+            """)
+    }
+
+    static func createVersion1(_ db: SQLiteConnection) throws {
         try db.execute("""
             CREATE TABLE IF NOT EXISTS keys(
                 id TEXT PRIMARY KEY, secret TEXT NOT NULL, name TEXT NOT NULL,
@@ -29,7 +56,7 @@ enum MetadataSchema {
                 size INTEGER NOT NULL, etag TEXT NOT NULL, last_modified INTEGER NOT NULL,
                 segment TEXT NOT NULL, checksum TEXT, PRIMARY KEY(upload_id, number)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
-            PRAGMA user_version = \(version);
+            PRAGMA user_version = 1;
             """)
     }
 }

@@ -125,3 +125,10 @@ extension MetadataStore {
         }
     }
 }
+
+extension MetadataStore {
+    /// Throws `noSuchBucket` unless the bucket is in this node's catalog.
+    public func requireBucket(_ bucket: String) async throws {
+        try await db.read { db in try Self.requireBucket(db, bucket) }
+    }
+}

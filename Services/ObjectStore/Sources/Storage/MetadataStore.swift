@@ -5,6 +5,8 @@ import Foundation
 public final class MetadataStore: Sendable {
     let db: MetadataDatabase
     let authCache = AuthCache()
+    /// Versions written on catalog rows (and by the cluster on object entries).
+    public let clock = VersionClock()
 
     public init(directory: String, fsync: Bool = true) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -12,6 +14,19 @@ public final class MetadataStore: Sendable {
     }
 
     public func close() { db.close() }
+
+    private let catalogObservers = LockedValue<[@Sendable () -> Void]>([])
+
+    /// Calls `observer` after every local change to keys, buckets or grants (the cluster
+    /// pushes the catalog to its peers then, rather than waiting for the next gossip round).
+    public func onCatalogChange(_ observer: @escaping @Sendable () -> Void) {
+        catalogObservers.withLock { $0.append(observer) }
+    }
+
+    func catalogChanged() {
+        authCache.invalidate()
+        for observer in catalogObservers.withLock({ $0 }) { observer() }
+    }
 
     // MARK: keys
 
@@ -22,12 +37,13 @@ public final class MetadataStore: Sendable {
     }
 
     public func importKey(_ key: AccessKey) async throws {
+        let version = clock.next()
         _ = try await db.write { db in
-            try db.run("INSERT INTO keys(id, secret, name, create_bucket, created) VALUES (?, ?, ?, ?, ?)",
+            try db.run("INSERT INTO keys(id, secret, name, create_bucket, created, version) VALUES (?, ?, ?, ?, ?, ?)",
                        .text(key.id), .text(key.secret), .text(key.name), .integer(key.allowCreateBucket ? 1 : 0),
-                       .integer(Date().millisecondsSince1970))
+                       .integer(Date().millisecondsSince1970), .text(version))
         }
-        authCache.invalidate()
+        catalogChanged()
     }
 
     public func listKeys() async throws -> [AccessKey] {
@@ -58,16 +74,23 @@ public final class MetadataStore: Sendable {
     }
 
     public func setKey(id: String, allowCreateBucket: Bool) async throws {
+        let version = clock.next()
         let changed = try await db.write { db in
-            try db.run("UPDATE keys SET create_bucket = ? WHERE id = ?", .integer(allowCreateBucket ? 1 : 0), .text(id))
+            try db.run("UPDATE keys SET create_bucket = ?, version = ? WHERE id = ?", .integer(allowCreateBucket ? 1 : 0),
+                       .text(version), .text(id))
         }
-        authCache.invalidate()
+        catalogChanged()
         if changed == 0 { throw StoreError.noSuchAccessKey(id) }
     }
 
     public func deleteKey(id: String) async throws {
-        let changed = try await db.write { db in try db.run("DELETE FROM keys WHERE id = ?", .text(id)) }
-        authCache.invalidate()
+        let version = clock.next()
+        let changed = try await db.write { db in
+            let changed = try db.run("DELETE FROM keys WHERE id = ?", .text(id))
+            if changed > 0 { try Self.bury(db, kind: "key", name: id, version: version) }
+            return changed
+        }
+        catalogChanged()
         if changed == 0 { throw StoreError.noSuchAccessKey(id) }
     }
 
@@ -92,6 +115,7 @@ public final class MetadataStore: Sendable {
     public func createBucket(name: String, owner: String? = nil) async throws -> Bucket {
         guard Bucket.isValidName(name) else { throw StoreError.invalidBucketName(name) }
         let bucket = Bucket(name: name, id: randomHex(bytes: 32), created: Date())
+        let version = clock.next()
         try await db.write { db in
             if let existing = try db.query("SELECT name FROM buckets WHERE name = ?", .text(name)).first, existing.count > 0 {
                 if let owner, try db.query("SELECT owner FROM grants WHERE bucket = ? AND key_id = ?", .text(name), .text(owner)).first?[0].int == 1 {
@@ -99,13 +123,14 @@ public final class MetadataStore: Sendable {
                 }
                 throw StoreError.bucketAlreadyExists(name)
             }
-            try db.run("INSERT INTO buckets(name, id, created) VALUES (?, ?, ?)",
-                       .text(name), .text(bucket.id), .integer(bucket.created.millisecondsSince1970))
+            try db.run("INSERT INTO buckets(name, id, created, version) VALUES (?, ?, ?, ?)",
+                       .text(name), .text(bucket.id), .integer(bucket.created.millisecondsSince1970), .text(version))
             if let owner {
-                try db.run("INSERT INTO grants(bucket, key_id, read, write, owner) VALUES (?, ?, 1, 1, 1)", .text(name), .text(owner))
+                try db.run("INSERT INTO grants(bucket, key_id, read, write, owner, version) VALUES (?, ?, 1, 1, 1, ?)",
+                           .text(name), .text(owner), .text(version))
             }
         }
-        authCache.invalidate()
+        catalogChanged()
         return bucket
     }
 
@@ -162,6 +187,7 @@ public final class MetadataStore: Sendable {
     /// Deletes an empty bucket; its unfinished multipart uploads go with it, and the data
     /// files of their parts are returned for the caller to remove.
     public func deleteBucket(name: String) async throws -> [ObjectSegment] {
+        let version = clock.next()
         let segments = try await db.write { db in
             guard try !db.query("SELECT 1 FROM buckets WHERE name = ?", .text(name)).isEmpty else { throw StoreError.noSuchBucket(name) }
             guard try db.query("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", .text(name)).isEmpty else {
@@ -171,14 +197,16 @@ public final class MetadataStore: Sendable {
                 .compactMap { try? JSONCoding.decode(ObjectSegment.self, $0[0].string) }
             try db.run("DELETE FROM uploads WHERE bucket = ?", .text(name))
             try db.run("DELETE FROM buckets WHERE name = ?", .text(name))
+            try Self.bury(db, kind: "bucket", name: name, version: version)
             return segments
         }
-        authCache.invalidate()
+        catalogChanged()
         return segments
     }
 
     /// Adds (`allow`) or removes (`deny`) the flags set in `flags` for a key on a bucket.
     public func changeGrant(bucket: String, keyID: String, flags: BucketPermission, allow: Bool) async throws {
+        let version = clock.next()
         try await db.write { db in
             guard try !db.query("SELECT 1 FROM buckets WHERE name = ?", .text(bucket)).isEmpty else { throw StoreError.noSuchBucket(bucket) }
             guard try !db.query("SELECT 1 FROM keys WHERE id = ?", .text(keyID)).isEmpty else { throw StoreError.noSuchAccessKey(keyID) }
@@ -191,12 +219,14 @@ public final class MetadataStore: Sendable {
             if flags.owner { current.owner = allow }
             if current.isNone {
                 try db.run("DELETE FROM grants WHERE bucket = ? AND key_id = ?", .text(bucket), .text(keyID))
+                try Self.bury(db, kind: "grant", name: CatalogSnapshot.GrantRow.tombstoneName(bucket: bucket, keyID: keyID), version: version)
             } else {
-                try db.run("INSERT OR REPLACE INTO grants(bucket, key_id, read, write, owner) VALUES (?, ?, ?, ?, ?)",
-                           .text(bucket), .text(keyID), .integer(current.read ? 1 : 0), .integer(current.write ? 1 : 0), .integer(current.owner ? 1 : 0))
+                try db.run("INSERT OR REPLACE INTO grants(bucket, key_id, read, write, owner, version) VALUES (?, ?, ?, ?, ?, ?)",
+                           .text(bucket), .text(keyID), .integer(current.read ? 1 : 0), .integer(current.write ? 1 : 0),
+                           .integer(current.owner ? 1 : 0), .text(version))
             }
         }
-        authCache.invalidate()
+        catalogChanged()
     }
 
     // MARK: settings

@@ -8,6 +8,10 @@ public struct ObjectDataStore: Sendable {
 
     public init(blobs: BlobStore) { self.blobs = blobs }
 
+    /// Reads block `index` of a segment from another node, verified (cluster mode: a
+    /// replica that lacks a data file serves it from one that has it).
+    public typealias RemoteBlocks = @Sendable (ObjectSegment, Int) async throws -> ByteBuffer
+
     /// Reads a body to its end. Up to `ObjectData.inlineLimit` bytes are kept in memory and
     /// stored inline; past that, everything goes to a data file as it arrives. `next`
     /// returns nil at the end; if it throws, nothing is kept.
@@ -51,16 +55,18 @@ public struct ObjectDataStore: Sendable {
     /// A reader over `range` of `data`. The first block is read and verified here, so a
     /// corrupt or missing file is an error before any response is started; later blocks
     /// are verified as they are read (a failure then aborts the response).
-    public func open(_ data: ObjectData, range: ClosedRange<Int64>?) async throws -> ObjectDataReader {
+    public func open(_ data: ObjectData, range: ClosedRange<Int64>?, remote: RemoteBlocks? = nil) async throws -> ObjectDataReader {
         var reader = ObjectDataReader(store: self, data: data, range: range)
+        reader.remote = remote
         try await reader.prefetchFirst()
         return reader
     }
 
     /// Copies (a range of) stored data into new storage, verifying it on the way; the
     /// result is inline when small enough unless `forceFile`.
-    public func copy(_ source: ObjectData, range: ClosedRange<Int64>?, forceFile: Bool = false) async throws -> (ObjectData, md5: [UInt8]) {
-        let reader = try await open(source, range: range)
+    public func copy(_ source: ObjectData, range: ClosedRange<Int64>?, forceFile: Bool = false,
+                     remote: RemoteBlocks? = nil) async throws -> (ObjectData, md5: [UInt8]) {
+        let reader = try await open(source, range: range, remote: remote)
         var md5 = Insecure.MD5()
         var small: [UInt8] = []
         var writer: BlobWriter?
@@ -108,6 +114,7 @@ public struct ObjectDataReader: Sendable {
     let inline: ByteBuffer?
     var pieces: [Piece] = []
     var first: ByteBuffer?
+    var remote: ObjectDataStore.RemoteBlocks?
 
     init(store: ObjectDataStore, data: ObjectData, range: ClosedRange<Int64>?) {
         self.store = store
@@ -153,7 +160,13 @@ public struct ObjectDataReader: Sendable {
     }
 
     func read(_ piece: Piece) async throws -> ByteBuffer {
-        let block = try await store.blobs.readBlock(piece.segment, index: piece.block)
+        let block: ByteBuffer
+        do {
+            block = try await store.blobs.readBlock(piece.segment, index: piece.block)
+        } catch {
+            guard let remote else { throw error }
+            block = try await remote(piece.segment, piece.block)
+        }
         return block.getSlice(at: block.readerIndex + piece.skip, length: piece.length)!
     }
 
