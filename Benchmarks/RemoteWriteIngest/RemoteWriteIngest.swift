@@ -32,6 +32,8 @@ struct RemoteWriteIngest: AsyncParsableCommand {
     var workload: Workload = .exporter
     @Option(help: "HTTP client of the senders: raw (a write and a read per request on a keep-alive socket) or async-http-client.")
     var client: SenderClient = .raw
+    @Flag(help: "Keep each server's data directory (its path is printed) for inspection, e.g. promtool tsdb analyze.")
+    var keepData = false
 
     func run() async throws {
         let requests = makeRequests()
@@ -70,7 +72,9 @@ struct RemoteWriteIngest: AsyncParsableCommand {
     func measure(name: String, requests: [[ByteBuffer]], total: Int, command: (String) -> [String]) async throws -> Result {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rw-bench-\(getpid())-\(name.hashValue & 0xffff)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer {
+            if keepData { say("\(name): data kept in \(dir)") } else { try? FileManager.default.removeItem(atPath: dir) }
+        }
         let argv = command(dir)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: argv[0])

@@ -69,7 +69,9 @@ final class WALCommitQueue: @unchecked Sendable {
             return
         }
         pending.append(job)
-        condition.broadcast()
+        // One idle thread is enough to take everything queued; waking all would make
+        // the others wake only to sleep again.
+        condition.signal()
         condition.unlock()
     }
 
@@ -302,8 +304,10 @@ struct SegmentSyncer {
         segment = index
     }
 
+    /// Flushes the segment given to `use`, which every group calls before its write.
     func sync() throws(WALError) {
-        try file?.sync()
+        guard let file else { preconditionFailure("WAL sync before any segment was chosen") }
+        try file.sync()
     }
 
     mutating func close() {
