@@ -140,8 +140,6 @@ let package = Package(
             dependencies: [
                 "MetricsStore", "VigilService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Services/MetricsStore/Main"
         ),

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import MetricsStore
-import NIOCore
-import NIOPosix
 import VigilService
 
 /// `metrics-store`: takes Prometheus's flags (`--config.file`, `--storage.tsdb.path`, …) so
@@ -41,10 +39,6 @@ struct MetricsStoreCommand: AsyncParsableCommand {
     var logLevel = "info"
 
     func run() async throws {
-        // Swift concurrency's jobs run on the HTTP server's event loops, so a request's
-        // handler, its wait for the WAL and its answer do not hop between two thread
-        // pools; on a busy machine every hop is a wait for a CPU.
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         LoggingSetup.bootstrap(level: logLevel)
         let metrics = SelfMetrics()
         metrics.bootstrapMetricsSystem()
