@@ -48,7 +48,7 @@ final class WALCommitQueue: @unchecked Sendable {
     private var runningThreads: Int
 
     /// Four threads: on the benchmark machine's disk, four overlapping fdatasyncs on one
-    /// file completed 20× as many syncs per second as one thread, two only 3–8×.
+    /// file completed over 20× as many syncs per second as one thread, two only 3–8×.
     init(storage: WALStorage, threadName: String, threads: Int = 4) {
         self.storage = storage
         self.publishedSegments = storage.segmentIndices
