@@ -5,6 +5,7 @@ import NIOCore
 import PrometheusRemoteWrite
 import Snappy
 import SwiftProtobuf
+import Synchronization
 import VigilService
 
 /// `metrics-store-bench`: the same remote-write load against metrics-store and against a
@@ -27,11 +28,17 @@ struct RemoteWriteIngest: AsyncParsableCommand {
     @Option(help: "Concurrent senders.") var senders = 4
     @Option(help: "Port for the server under test.") var port = 29090
     @Option(help: "Seconds to wait for blocks after ingest (0: don't; needs > 720 samples per series).") var waitForBlocks = 0
+    @Option(help: "Sample values: exporter (modelled on node_exporter's series) or random-floats (the worst case).")
+    var workload: Workload = .exporter
+    @Option(help: "HTTP client of the senders: raw (a write and a read per request on a keep-alive socket) or async-http-client.")
+    var client: SenderClient = .raw
+    @Flag(help: "Keep each server's data directory (its path is printed) for inspection, e.g. promtool tsdb analyze.")
+    var keepData = false
 
     func run() async throws {
         let requests = makeRequests()
         let total = series * samplesPerSeries
-        say("load: \(series) series × \(samplesPerSeries) samples = \(total) samples, \(samplesPerRequest) per request, \(senders) senders")
+        say("load: \(series) series × \(samplesPerSeries) samples = \(total) samples, \(samplesPerRequest) per request, \(senders) senders, \(workload.rawValue) workload")
         var results: [(String, Result)] = []
         results.append(("metrics-store", try await measure(name: "metrics-store", requests: requests, total: total) { dir in
             [metricsStore, "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.path=\(dir)", "--web.enable-remote-write-receiver", "--log.level=error"]
@@ -65,7 +72,9 @@ struct RemoteWriteIngest: AsyncParsableCommand {
     func measure(name: String, requests: [[ByteBuffer]], total: Int, command: (String) -> [String]) async throws -> Result {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rw-bench-\(getpid())-\(name.hashValue & 0xffff)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer {
+            if keepData { say("\(name): data kept in \(dir)") } else { try? FileManager.default.removeItem(atPath: dir) }
+        }
         let argv = command(dir)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: argv[0])
@@ -78,24 +87,84 @@ struct RemoteWriteIngest: AsyncParsableCommand {
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
-            return try await drive(name: name, process: process, client: client, requests: requests, total: total, dir: dir)
+            return try await drive(name: name, process: process, http: client, requests: requests, total: total, dir: dir)
         } catch {
             try? await client.shutdown()
             throw error
         }
     }
 
-    func drive(name: String, process: Process, client: HTTPClient, requests: [[ByteBuffer]], total: Int, dir: String) async throws -> Result {
+    func drive(name: String, process: Process, http: HTTPClient, requests: [[ByteBuffer]], total: Int, dir: String) async throws -> Result {
         defer {
             // The next server takes the same port: wait until this one has let go.
             process.terminate()
             process.waitUntilExit()
         }
         let url = "http://127.0.0.1:\(port)/api/v1/write"
-        try await waitReady(client: client, url: "http://127.0.0.1:\(port)/-/ready")
+        try await waitReady(client: http, url: "http://127.0.0.1:\(port)/-/ready")
 
+        let rendered = client == .raw ? requests.map { $0.map { RawHTTPSender.render(body: Array($0.readableBytesView), host: "127.0.0.1", port: port) } } : []
+        let clientCPUBefore = ProcessMemory.cpuSeconds(pid: getpid()) ?? 0
         let cpuBefore = ProcessMemory.cpuSeconds(pid: process.processIdentifier) ?? 0
         let start = ContinuousClock.now
+        switch client {
+        case .raw: try await sendRaw(name: name, shares: rendered)
+        case .asyncHTTPClient: try await sendAsync(name: name, client: http, url: url, shares: requests)
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let peak = ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0
+        let cpu = (ProcessMemory.cpuSeconds(pid: process.processIdentifier) ?? 0) - cpuBefore
+        let clientCPU = (ProcessMemory.cpuSeconds(pid: getpid()) ?? 0) - clientCPUBefore
+        let wal = Self.directorySize(dir)
+        var result = Result(samplesPerSecond: Double(total) / seconds, peakRSS: peak, walBytes: wal)
+        say(String(format: "%@: %.0f samples/s (%.2f s, server CPU %.2f s = %.0f samples per CPU-second, client CPU %.2f s), peak RSS %.1f MiB, on disk %.2f bytes/sample (WAL, before blocks)",
+                   name, result.samplesPerSecond, seconds, cpu, Double(total) / max(cpu, 0.001), clientCPU, Double(peak) / 1_048_576, Double(wal) / Double(total)))
+        if waitForBlocks > 0, let blocks = try await Self.waitForBlocks(in: dir, seconds: waitForBlocks) {
+            result.blockBytesPerSample = Double(blocks.bytes) / Double(max(1, blocks.samples))
+            say(String(format: "%@: %d blocks hold %d samples in %d bytes: %.3f bytes/sample (index included); peak RSS now %.1f MiB, RSS %.1f MiB",
+                       name, blocks.count, blocks.samples, blocks.bytes, result.blockBytesPerSample!,
+                       Double(ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0) / 1_048_576,
+                       Double(ProcessMemory.residentBytes(pid: process.processIdentifier) ?? 0) / 1_048_576))
+        }
+        try await http.shutdown()
+        return result
+    }
+
+    /// Each sender on its own thread and connection (`RawHTTPSender`).
+    func sendRaw(name: String, shares: [[[UInt8]]]) async throws {
+        let barrier = ThreadBarrier(parties: shares.count)
+        let failure = Mutex<BenchError?>(nil)
+        let port = port
+        let (rounds, roundsPerBarrier) = (rounds, roundsPerBarrier)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let group = DispatchGroup()
+            for share in shares {
+                group.enter()
+                // Senders meet as in `sendAsync`.
+                let every = share.count / rounds * roundsPerBarrier
+                Thread {
+                    defer { group.leave() }
+                    do {
+                        let sender = try RawHTTPSender(host: "127.0.0.1", port: port)
+                        for (index, request) in share.enumerated() {
+                            if index > 0, every > 0, index % every == 0 { barrier.arrive() }
+                            let (status, body) = try sender.send(request)
+                            guard (200..<300).contains(status) else { throw BenchError(message: "\(name) answered \(status): \(body)") }
+                        }
+                    } catch {
+                        failure.withLock { $0 = $0 ?? (error as? BenchError) ?? BenchError(message: "\(error)") }
+                        barrier.breakBarrier()
+                    }
+                }.start()
+            }
+            group.notify(queue: .global()) { done.resume() }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// Each sender a task sharing one AsyncHTTPClient (the benchmark's earlier client).
+    func sendAsync(name: String, client: HTTPClient, url: String, shares requests: [[ByteBuffer]]) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             let barrier = RoundBarrier(parties: requests.count)
             for share in requests {
@@ -122,23 +191,6 @@ struct RemoteWriteIngest: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let peak = ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0
-        let cpu = (ProcessMemory.cpuSeconds(pid: process.processIdentifier) ?? 0) - cpuBefore
-        let wal = Self.directorySize(dir)
-        var result = Result(samplesPerSecond: Double(total) / seconds, peakRSS: peak, walBytes: wal)
-        say(String(format: "%@: %.0f samples/s (%.2f s, server CPU %.2f s = %.0f samples per CPU-second), peak RSS %.1f MiB, on disk %.2f bytes/sample (WAL, before blocks)",
-                   name, result.samplesPerSecond, seconds, cpu, Double(total) / max(cpu, 0.001), Double(peak) / 1_048_576, Double(wal) / Double(total)))
-        if waitForBlocks > 0, let blocks = try await Self.waitForBlocks(in: dir, seconds: waitForBlocks) {
-            result.blockBytesPerSample = Double(blocks.bytes) / Double(max(1, blocks.samples))
-            say(String(format: "%@: %d blocks hold %d samples in %d bytes: %.3f bytes/sample (index included); peak RSS now %.1f MiB, RSS %.1f MiB",
-                       name, blocks.count, blocks.samples, blocks.bytes, result.blockBytesPerSample!,
-                       Double(ProcessMemory.peakResidentBytes(pid: process.processIdentifier) ?? 0) / 1_048_576,
-                       Double(ProcessMemory.residentBytes(pid: process.processIdentifier) ?? 0) / 1_048_576))
-        }
-        try await client.shutdown()
-        return result
     }
 
     /// Polls for block directories (any folder under `dir` with a meta.json) until their
@@ -195,6 +247,7 @@ struct RemoteWriteIngest: AsyncParsableCommand {
         let samplesPerSeriesPerRequest = max(1, min(samplesPerSeries, 10))
         let seriesPerRequest = max(1, samplesPerRequest / samplesPerSeriesPerRequest)
         var shares: [[ByteBuffer]] = Array(repeating: [], count: senders)
+        var values = (0..<series).map { workload.makeSeries(id: $0) }
         for sender in 0..<senders {
             let owned = Array(stride(from: sender, to: series, by: senders))
             var round = 0
@@ -211,7 +264,7 @@ struct RemoteWriteIngest: AsyncParsableCommand {
                             .with { $0.name = "job"; $0.value = "node" },
                         ]
                         ts.samples = (first..<first + count).map { i in
-                            .with { $0.timestamp = base + Int64(i) * 15_000; $0.value = Self.value(series: id, sample: i) }
+                            .with { $0.timestamp = base + Int64(i) * 15_000; $0.value = values[id].next() }
                         }
                         request.timeseries.append(ts)
                     }
@@ -224,16 +277,6 @@ struct RemoteWriteIngest: AsyncParsableCommand {
         return shares
     }
 
-    /// A mix like a node exporter's: a third counters growing by a few events per scrape,
-    /// a third gauges that change now and then, a third gauges that change every scrape.
-    static func value(series id: Int, sample i: Int) -> Double {
-        switch id % 3 {
-        case 0: return Double(i * (id % 7 + 1) + i / 4 * (id % 5))
-        case 1: return Double(1000 + id + i / 40 * 3)
-        default: return Double((id * 7 + i) % 1000) / 10
-        }
-    }
-
     static func directorySize(_ path: String) -> Int {
         guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
         var total = 0
@@ -243,6 +286,12 @@ struct RemoteWriteIngest: AsyncParsableCommand {
         }
         return total
     }
+}
+
+/// The senders' HTTP client.
+enum SenderClient: String, ExpressibleByArgument {
+    case raw
+    case asyncHTTPClient = "async-http-client"
 }
 
 /// Lets `parties` tasks wait for each other, any number of times.

@@ -35,8 +35,9 @@ struct BitWriter: Sendable {
 
     mutating func writeBit(_ bit: Bool) {
         if freeBits == 0 {
-            bytes.append(0)
-            freeBits = 8
+            bytes.append(bit ? 0x80 : 0)
+            freeBits = 7
+            return
         }
         freeBits -= 1
         if bit {
@@ -46,28 +47,41 @@ struct BitWriter: Sendable {
 
     /// Writes the low `count` bits of `value` (0...64), most significant first.
     /// Bits of `value` above `count` are ignored.
+    ///
+    /// The head appends every sample through here, so the array is grown once per call
+    /// and then written through a pointer (one uniqueness check, not one per byte).
     mutating func writeBits(_ value: UInt64, count: Int) {
         precondition((0...64).contains(count))
         guard count > 0 else { return }
-        var remaining = count
         let value = count == 64 ? value : value & ((1 &<< UInt64(count)) &- 1)
-
-        // Top up the partly filled last byte first.
-        if freeBits > 0 {
-            let taken = min(freeBits, remaining)
-            let chunk = UInt8(truncatingIfNeeded: value &>> UInt64(remaining - taken))
-            freeBits -= taken
-            bytes[bytes.count - 1] |= chunk &<< UInt8(freeBits)
-            remaining -= taken
+        let oldCount = bytes.count
+        let free = freeBits
+        let extra = count > free ? (count - free + 7) >> 3 : 0
+        if extra > 0 {
+            withUnsafeBytes(of: (UInt64(0), UInt64(0))) { zeros in
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: zeros[..<extra]))
+            }
         }
-        while remaining >= 8 {
-            remaining -= 8
-            bytes.append(UInt8(truncatingIfNeeded: value &>> UInt64(remaining)))
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            let out = buffer.baseAddress!
+            var remaining = count
+            // Top up the partly filled last byte first.
+            if free > 0 {
+                let taken = min(free, remaining)
+                remaining -= taken
+                out[oldCount - 1] |= UInt8(truncatingIfNeeded: value &>> UInt64(remaining)) &<< UInt8(free - taken)
+            }
+            var index = oldCount
+            while remaining >= 8 {
+                remaining -= 8
+                out[index] = UInt8(truncatingIfNeeded: value &>> UInt64(remaining))
+                index += 1
+            }
+            if remaining > 0 {
+                out[index] = UInt8(truncatingIfNeeded: value &<< UInt64(8 - remaining))
+            }
         }
-        if remaining > 0 {
-            bytes.append(UInt8(truncatingIfNeeded: value &<< UInt64(8 - remaining)))
-            freeBits = 8 - remaining
-        }
+        freeBits = (oldCount + extra) * 8 - (oldCount * 8 - free + count)
     }
 
     /// Writes 8 bits; byte-aligned streams take a plain append.
@@ -82,8 +96,11 @@ struct BitWriter: Sendable {
     /// Overwrites two already-written bytes with `value` in big-endian order.
     /// Used for fixed-size headers that are updated in place (the chunk's sample count).
     mutating func overwriteUInt16BigEndian(_ value: UInt16, at offset: Int) {
-        bytes[offset] = UInt8(truncatingIfNeeded: value &>> 8)
-        bytes[offset + 1] = UInt8(truncatingIfNeeded: value)
+        precondition(offset >= 0 && offset + 2 <= bytes.count)
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress![offset] = UInt8(truncatingIfNeeded: value &>> 8)
+            buffer.baseAddress![offset + 1] = UInt8(truncatingIfNeeded: value)
+        }
     }
 }
 

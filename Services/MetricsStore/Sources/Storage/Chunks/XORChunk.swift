@@ -183,11 +183,18 @@ public struct XORChunk: Sendable {
         let leading = min(UInt8(xor.leadingZeroBitCount), 31)
         let trailing = UInt8(xor.trailingZeroBitCount)
 
+        // Control bits and payload go in one write when they fit 64 bits (same bits).
         if let current = window,
            leading >= current.leading, trailing >= current.trailing {
             // Control '10': the XOR fits in the previous window.
-            stream.writeBits(0b10, count: 2)
-            stream.writeBits(xor &>> UInt64(current.trailing), count: current.significantBits)
+            let significant = current.significantBits
+            let payload = xor &>> UInt64(current.trailing)
+            if significant <= 62 {
+                stream.writeBits(0b10 &<< UInt64(significant) | payload, count: significant + 2)
+            } else {
+                stream.writeBits(0b10, count: 2)
+                stream.writeBits(payload, count: significant)
+            }
             return
         }
 
@@ -195,9 +202,15 @@ public struct XORChunk: Sendable {
         // 0 significant bits never occur (that is the unchanged case), so 0 stands for 64.
         let next = XORWindow(leading: leading, trailing: trailing)
         window = next
-        let significantField = UInt64(next.significantBits & 0x3F)
-        stream.writeBits(0b11 << 11 | UInt64(leading) << 6 | significantField, count: 13)
-        stream.writeBits(xor &>> UInt64(trailing), count: next.significantBits)
+        let significant = next.significantBits
+        let header = 0b11 << 11 | UInt64(leading) << 6 | UInt64(significant & 0x3F)
+        let payload = xor &>> UInt64(trailing)
+        if significant <= 51 {
+            stream.writeBits(header &<< UInt64(significant) | payload, count: significant + 13)
+        } else {
+            stream.writeBits(header, count: 13)
+            stream.writeBits(payload, count: significant)
+        }
     }
 }
 

@@ -1,15 +1,23 @@
 import Foundation
 
-/// The write-ahead log's own I/O thread and the queue that feeds it.
+/// The write-ahead log's own I/O threads and the queue that feeds them.
 ///
-/// Group commit: callers enqueue a job and suspend; the thread takes everything queued
-/// so far, writes all appends with one `write` and one fsync, then resumes every caller
-/// of that group. While an fsync runs, new callers queue up and form the next group, so
-/// under load one fsync is shared by many appends. Only this thread ever blocks on the
-/// disk; Swift concurrency threads just enqueue and await.
+/// Group commit: callers enqueue a job and suspend; a thread takes everything queued so
+/// far, writes all appends with one `write`, then syncs and resumes every caller of that
+/// group. Only these threads ever block on the disk; Swift concurrency threads just
+/// enqueue and await.
 ///
-/// Jobs run in the order they were enqueued; a cut or a truncation runs after the
-/// appends queued before it are durable.
+/// Overlapping syncs: the write happens under the storage lock, the fdatasync after it
+/// is released, so while one group's sync waits for the disk the next group is written
+/// and its sync starts at once instead of queueing behind the first (a sync covers every
+/// write made before it began). With one thread a request arriving during a sync waited
+/// for that sync and then its own, 1.5 sync latencies on average; here about one.
+/// Each thread syncs through its own descriptor for the segment (`SegmentSyncer`),
+/// because Linux reports a writeback error once per open file: on a shared descriptor a
+/// second sync could return success for pages the first one reported lost.
+///
+/// Jobs are written in the order they were enqueued; a cut or a truncation runs after
+/// the appends queued before it are durable.
 final class WALCommitQueue: @unchecked Sendable {
     enum Job: Sendable {
         case append([[UInt8]], CheckedContinuation<Result<Void, WALError>, Never>)
@@ -25,7 +33,7 @@ final class WALCommitQueue: @unchecked Sendable {
         }
     }
 
-    /// Touched only with `storageLock` held: by the I/O thread and by `withStorage`.
+    /// Touched only with `storageLock` held: by the I/O threads and by `withStorage`.
     private let storage: WALStorage
     private let storageLock = NSLock()
 
@@ -36,13 +44,20 @@ final class WALCommitQueue: @unchecked Sendable {
     private var isFinished = false
     private var finishWaiters: [CheckedContinuation<Void, Never>] = []
     private var publishedSegments: [Int]
+    /// I/O threads that have not finished yet.
+    private var runningThreads: Int
 
-    init(storage: WALStorage, threadName: String) {
+    /// Four threads: on the benchmark machine's disk, four overlapping fdatasyncs on one
+    /// file completed over 20× as many syncs per second as one thread, two only 3–8×.
+    init(storage: WALStorage, threadName: String, threads: Int = 4) {
         self.storage = storage
         self.publishedSegments = storage.segmentIndices
-        let thread = Thread { [self] in run() }
-        thread.name = threadName
-        thread.start()
+        self.runningThreads = threads
+        for number in 0..<threads {
+            let thread = Thread { [self] in run() }
+            thread.name = "\(threadName)-\(number)"
+            thread.start()
+        }
     }
 
     /// Queues `job`; fails it at once if the log is closing.
@@ -54,7 +69,9 @@ final class WALCommitQueue: @unchecked Sendable {
             return
         }
         pending.append(job)
-        condition.broadcast()
+        // One idle thread is enough to take everything queued; waking all would make
+        // the others wake only to sleep again.
+        condition.signal()
         condition.unlock()
     }
 
@@ -114,11 +131,22 @@ final class WALCommitQueue: @unchecked Sendable {
     // MARK: The I/O thread
 
     private func run() {
-        while let jobs = nextGroup() {
+        var syncer = SegmentSyncer()
+        while waitForWork() {
+            // Jobs are taken with the storage lock held, so groups reach the file in the
+            // order their jobs were enqueued.
             storageLock.lock()
-            execute(jobs)
+            let jobs = takePending()
+            let unsynced = jobs.isEmpty ? nil : execute(jobs, syncer: &syncer)
             storageLock.unlock()
+            if let unsynced { finish(unsynced, syncer: syncer) }
         }
+        syncer.close()
+        condition.lock()
+        runningThreads -= 1
+        let last = runningThreads == 0
+        condition.unlock()
+        guard last else { return }
         storageLock.lock()
         storage.close()
         storageLock.unlock()
@@ -131,20 +159,79 @@ final class WALCommitQueue: @unchecked Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Waits for work and takes all of it; nil once closing and drained.
-    private func nextGroup() -> [Job]? {
+    /// Appends written but not yet synced: the segment their group ended in and its callers.
+    struct UnsyncedGroup {
+        var segment: Int
+        var waiters: [CheckedContinuation<Result<Void, WALError>, Never>]
+    }
+
+    /// Syncs a written group (outside the storage lock) and resumes its callers.
+    private func finish(_ group: UnsyncedGroup, syncer: SegmentSyncer) {
+        let result: Result<Void, WALError>
+        do {
+            try syncer.sync()
+            result = .success(())
+        } catch {
+            storageLock.lock()
+            storage.recordFailure(error)
+            storageLock.unlock()
+            result = .failure(error)
+        }
+        for waiter in group.waiters { waiter.resume(returning: result) }
+    }
+
+    /// Waits until there is work; false once closing and drained. Waits without the
+    /// storage lock, which `withStorage` may need meanwhile.
+    private func waitForWork() -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while pending.isEmpty && !isClosing { condition.wait() }
-        if pending.isEmpty { return nil }
+        return !pending.isEmpty
+    }
+
+    /// Everything queued so far (nothing if another thread took it first).
+    private func takePending() -> [Job] {
+        condition.lock()
+        defer { condition.unlock() }
         let jobs = pending
         pending = []
         return jobs
     }
 
-    private func execute(_ jobs: [Job]) {
+    /// Runs a group under the storage lock. A group of appends only is written and
+    /// returned for syncing outside the lock; a group with a cut or a truncation is
+    /// synced here, as those need every append before them durable.
+    private func execute(_ jobs: [Job], syncer: inout SegmentSyncer) -> UnsyncedGroup? {
         var records: [[UInt8]] = []
         var waiters: [CheckedContinuation<Result<Void, WALError>, Never>] = []
+
+        let appendsOnly = jobs.allSatisfy { if case .append = $0 { true } else { false } }
+        if appendsOnly {
+            for case let .append(batch, continuation) in jobs {
+                records.append(contentsOf: batch)
+                waiters.append(continuation)
+            }
+            do {
+                // The thread's descriptor is opened before the write, so its sync sees
+                // any writeback error that hits these records.
+                let segment = try storage.segmentForNextWrite()
+                try syncer.use(segment: segment.index, path: segment.path)
+                let last = try storage.write(records)
+                publish(storage.segmentIndices)
+                guard last == segment.index else {
+                    // The group filled its segment and went on in a new one: rare, so
+                    // synced here through the writer's own descriptor.
+                    try storage.syncActive()
+                    for waiter in waiters { waiter.resume(returning: .success(())) }
+                    return nil
+                }
+                return UnsyncedGroup(segment: last, waiters: waiters)
+            } catch {
+                publish(storage.segmentIndices)
+                for waiter in waiters { waiter.resume(returning: .failure(error)) }
+                return nil
+            }
+        }
 
         func commitAppends() {
             guard !waiters.isEmpty else { return }
@@ -190,6 +277,7 @@ final class WALCommitQueue: @unchecked Sendable {
             }
         }
         commitAppends()
+        return nil
     }
 
     /// Stores the segment list `segments` returns, before the job's caller resumes so it
@@ -198,5 +286,33 @@ final class WALCommitQueue: @unchecked Sendable {
         condition.lock()
         publishedSegments = current
         condition.unlock()
+    }
+}
+
+/// One I/O thread's own descriptor for the segment it syncs, reopened when the group's
+/// segment changes. A separate open file per thread makes each thread's fdatasync report
+/// any writeback error since that thread opened the segment (see `WALCommitQueue`).
+struct SegmentSyncer {
+    private var segment = -1
+    private var file: WALFile?
+
+    /// Makes `index` the segment `sync` flushes, opening it unless it is already open.
+    mutating func use(segment index: Int, path: String) throws(WALError) {
+        guard index != segment || file == nil else { return }
+        close()
+        file = try WALFile.openForReading(path)
+        segment = index
+    }
+
+    /// Flushes the segment given to `use`, which every group calls before its write.
+    func sync() throws(WALError) {
+        guard let file else { preconditionFailure("WAL sync before any segment was chosen") }
+        try file.sync()
+    }
+
+    mutating func close() {
+        file?.close()
+        file = nil
+        segment = -1
     }
 }

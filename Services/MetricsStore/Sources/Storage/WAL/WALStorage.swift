@@ -37,6 +37,15 @@ final class WALStorage {
     /// not fit in the active segment continues in a new one; a record larger than a whole
     /// segment gets a segment of its own, longer than `segmentSize`.
     func append(_ records: [[UInt8]]) throws(WALError) {
+        _ = try write(records)
+        try syncActive()
+    }
+
+    /// Like `append`, but leaves the final sync to the caller: the records are written
+    /// (segments they filled on the way are synced) and the caller must sync the returned
+    /// segment before calling them durable. This lets one group's fdatasync overlap the
+    /// next group's write; a failed sync must be reported through `recordFailure`.
+    func write(_ records: [[UInt8]]) throws(WALError) -> Int {
         try prepareForWriting()
         encodeBuffer.removeAll(keepingCapacity: true)
         for record in records {
@@ -48,8 +57,21 @@ final class WALStorage {
             WALFrame.encode(record, into: &encodeBuffer)
         }
         try flush()
-        try syncActive()
         if encodeBuffer.capacity > 16 << 20 { encodeBuffer = [] }
+        return segmentIndices[segmentIndices.count - 1]
+    }
+
+    /// A sync made outside (`write`) failed: the files' state is unknown, so the log
+    /// takes no more appends.
+    func recordFailure(_ error: WALError) {
+        if failure == nil { failure = error }
+    }
+
+    /// The segment the next `write` starts in (opening or creating it if need be).
+    func segmentForNextWrite() throws(WALError) -> (index: Int, path: String) {
+        try prepareForWriting()
+        let index = segmentIndices[segmentIndices.count - 1]
+        return (index, WALSegment.path(index, in: directory))
     }
 
     /// Closes the active segment and starts the next one; returns its index.
@@ -154,7 +176,7 @@ final class WALStorage {
         encodeBuffer.removeAll(keepingCapacity: true)
     }
 
-    private func syncActive() throws(WALError) {
+    func syncActive() throws(WALError) {
         guard let segment = active else { return }
         do {
             try segment.file.sync()
