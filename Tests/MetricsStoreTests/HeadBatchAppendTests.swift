@@ -28,6 +28,7 @@ final class HeadBatchAppendTests: XCTestCase {
         let head = Head()
         let first = try head.append([(up, [.init(1000, 1)])])
         XCTAssertEqual(first.newSeries.count, 1)
+        head.markSeriesRecordsDurable(first.newSeries)
         let other: Labels = ["__name__": "up", "job": "db"]
         // Decoded from the wire: the head sees only keys.
         var request = SeriesBatch()
@@ -53,5 +54,30 @@ final class HeadBatchAppendTests: XCTestCase {
         XCTAssertEqual(head.sampleCount, 1, "a refused batch leaves nothing behind")
         _ = try head.append([(up, [.init(6000, 1)]), (up, [.init(6000, 1), .init(7000, 2)])])
         XCTAssertEqual(head.select([.equal("job", "api")]).first?.samples, [.init(5000, 1), .init(6000, 1), .init(7000, 2)])
+    }
+
+    /// Requests reach the WAL in another order than the head: a request adding samples to
+    /// a series whose creating request has not made its series record durable writes the
+    /// record again, so its own acknowledged samples can never be orphans at replay.
+    func testSeriesRecordRepeatsUntilItIsDurable() throws {
+        let head = Head()
+        let creating = try head.append([(up, [.init(1000, 1)])])
+        XCTAssertEqual(creating.newSeries.map(\.labels), [up])
+        let racing = try head.append([(up, [.init(2000, 1)]), (up, [.init(3000, 1)])])
+        XCTAssertEqual(racing.newSeries.map(\.labels), [up], "listed once per request while the record is pending")
+        XCTAssertEqual(racing.newSeries.first?.ref, creating.newSeries.first?.ref)
+        head.markSeriesRecordsDurable(racing.newSeries)
+        let later = try head.append([(up, [.init(4000, 1)])])
+        XCTAssertTrue(later.newSeries.isEmpty)
+    }
+
+    func testTSDBMarksSeriesRecordsDurableAfterTheWALWrite() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("head-durable-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tsdb = try TSDB.open(directory: directory)
+        defer { tsdb.close() }
+        try await tsdb.append([(up, [.init(1000, 1)])])
+        let next = try tsdb.head.append([(up, [.init(2000, 1)])])
+        XCTAssertTrue(next.newSeries.isEmpty)
     }
 }

@@ -59,11 +59,17 @@ extension Head {
                 let series: MemSeries
                 if let stored = found[index] {
                     series = stored
+                    if series.seriesRecordPending, series.listedBy != generation {
+                        series.listedBy = generation
+                        result.newSeries.append((series.ref, series.labels))
+                    }
                 } else if let made = created[first[index]] {
                     series = made
                 } else {
                     let labels = batch.labels(of: index)
                     series = Self.create(&state, labels, postings: postings)
+                    series.seriesRecordPending = true
+                    series.listedBy = generation
                     created[first[index]] = series
                     result.newSeries.append((series.ref, labels))
                 }

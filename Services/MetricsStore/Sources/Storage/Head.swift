@@ -39,6 +39,8 @@ public final class Head: Sendable {
 
     /// What an append changed, for the WAL: series created and samples added.
     public struct AppendResult: Sendable {
+        /// Series whose series record this request must write: those it created, and
+        /// those another request created whose record is not durable yet.
         public var newSeries: [(ref: SeriesRef, labels: Labels)] = []
         public var samples: [(ref: SeriesRef, sample: Sample)] = []
     }
@@ -54,6 +56,13 @@ public final class Head: Sendable {
         /// that request would leave, valid when `checkedBy` is that append's generation.
         var checkedBy: UInt64 = 0
         var checkedLast: (timestamp: Int64, valueBits: UInt64) = (.min, 0)
+        /// True from creation until a WAL write holding this series' record is durable.
+        /// Requests reach the WAL in another order than the head, so a request that adds
+        /// samples to a series created by a request still in flight writes the series
+        /// record again; otherwise its acknowledged samples could be orphans at replay.
+        var seriesRecordPending = false
+        /// The append generation that last listed this series in its `newSeries`.
+        var listedBy: UInt64 = 0
 
         init(ref: SeriesRef, labels: Labels) {
             self.ref = ref
@@ -162,6 +171,14 @@ public final class Head: Sendable {
     }
 
     /// Rebuilds a series from the WAL with the ref it had.
+    /// Notes that the series records of `refs` are durable, so later appends to them no
+    /// longer repeat the records.
+    public func markSeriesRecordsDurable(_ refs: [(ref: SeriesRef, labels: Labels)]) {
+        state.withLock { state in
+            for (ref, _) in refs { state.byRef[ref]?.seriesRecordPending = false }
+        }
+    }
+
     public func replaySeries(ref: SeriesRef, labels: Labels) {
         state.withLock { state in
             guard state.byRef[ref] == nil else { return }

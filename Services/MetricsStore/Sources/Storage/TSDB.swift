@@ -120,6 +120,7 @@ public final class TSDB: Sendable {
         } catch {
             throw .wal("\(error)")
         }
+        if !result.newSeries.isEmpty { head.markSeriesRecordsDurable(result.newSeries) }
         if !offered.isEmpty { exemplars.add(offered) }
     }
 
