@@ -14,7 +14,7 @@ import NIOCore
 /// both sides. The two sides take turns, run by run; each figure is the best of `runs`,
 /// and the first run of each side is shown too (the engine's later runs of an instant
 /// query resume chunk decoding where its first run left off, as a rule or a dashboard
-/// refresh would).
+/// refresh would). Afterwards the answers of both sides are compared.
 @main
 struct PromQLQueries: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "metrics-store-promql-bench")
@@ -26,6 +26,7 @@ struct PromQLQueries: AsyncParsableCommand {
     @Option(help: "Path to promtool.") var promtool = "/usr/bin/promtool"
     @Option(help: "Port for Prometheus.") var port = 29091
     @Option(help: "Which queries to run: all, instant or range (e.g. to profile one kind).") var kind = "all"
+    @Flag(help: "Do not compare the answers with Prometheus's.") var skipCheck = false
 
     static let interval: Int64 = 15_000
     static let bounds = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"]
@@ -116,6 +117,12 @@ struct PromQLQueries: AsyncParsableCommand {
             }
             ours.append(mine)
             theirs.append(peers)
+        }
+
+        if let peer, !skipCheck {
+            let differences = try await compareAnswers(engine, peer)
+            for difference in differences { print("DIFFERENT: \(difference)") }
+            if differences.isEmpty { print("answers equal to Prometheus's for every query small enough to compare") }
         }
 
         print("| query | kind | metrics-store | Prometheus | ratio | first runs |")
