@@ -11,17 +11,22 @@ import NIOCore
 /// classic histogram per 100 series (10 buckets), 6 h at 15 s. Prometheus gets the same
 /// samples as TSDB blocks built by `promtool tsdb create-blocks-from openmetrics`, and is
 /// timed by its own `execTotalTime` (`stats=all`), so HTTP and JSON costs are left out on
-/// both sides. Each figure is the best of `runs`.
+/// both sides. The two sides take turns, run by run; each figure is the best of `runs`,
+/// and the first run of each side is shown too (the engine's later runs of an instant
+/// query resume chunk decoding where its first run left off, as a rule or a dashboard
+/// refresh would). Afterwards the answers of both sides are compared.
 @main
 struct PromQLQueries: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "metrics-store-promql-bench")
 
     @Option(help: "Number of counter series.") var series = 10_000
     @Option(help: "Hours of samples at 15 s.") var hours = 6
-    @Option(help: "Runs per query (the best is reported).") var runs = 3
+    @Option(help: "Runs per query (the best and the first are reported).") var runs = 3
     @Option(help: "Path to the Prometheus executable (empty skips the comparison).") var prometheus = "/usr/bin/prometheus"
     @Option(help: "Path to promtool.") var promtool = "/usr/bin/promtool"
     @Option(help: "Port for Prometheus.") var port = 29091
+    @Option(help: "Which queries to run: all, instant or range (e.g. to profile one kind).") var kind = "all"
+    @Flag(help: "Do not compare the answers with Prometheus's.") var skipCheck = false
 
     static let interval: Int64 = 15_000
     static let bounds = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"]
@@ -31,7 +36,7 @@ struct PromQLQueries: AsyncParsableCommand {
         var range: Bool
     }
 
-    static let queries = [
+    static let allQueries = [
         Query(text: "sum by (job) (rate(http_requests_total[5m]))", range: false),
         Query(text: "sum by (job) (rate(http_requests_total[5m]))", range: true),
         Query(text: "histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))", range: true),
@@ -42,6 +47,14 @@ struct PromQLQueries: AsyncParsableCommand {
         Query(text: "http_requests_total / http_requests_total", range: true),
         Query(text: "http_requests_total / on(job) group_left sum by (job) (http_requests_total)", range: true),
     ]
+
+    var queries: [Query] {
+        switch kind {
+        case "instant": Self.allQueries.filter { !$0.range }
+        case "range": Self.allQueries.filter(\.range)
+        default: Self.allQueries
+        }
+    }
 
     var samplesPerSeries: Int { hours * 3600 / 15 }
     var end: Int64 { Int64(samplesPerSeries - 1) * Self.interval }
@@ -83,9 +96,14 @@ struct PromQLQueries: AsyncParsableCommand {
         print("loaded \(head.seriesCount) series, \(head.sampleCount) samples")
 
         let engine = PromQLEngine(storage: head)
-        var ours: [Duration] = []
-        for query in Self.queries {
-            var best = Duration.seconds(3600)
+        let peer = prometheus.isEmpty ? nil : try await startPrometheus()
+        defer { peer?.stop() }
+        // Both sides run each query in turn, so a change in the machine's load hits both.
+        var ours: [[Double]] = []
+        var theirs: [[Double]] = []
+        for query in queries {
+            var mine: [Double] = []
+            var peers: [Double] = []
             for _ in 0..<runs {
                 let began = ContinuousClock.now
                 if query.range {
@@ -93,31 +111,51 @@ struct PromQLQueries: AsyncParsableCommand {
                 } else {
                     _ = try await engine.instantQuery(query.text, at: end)
                 }
-                best = min(best, ContinuousClock.now - began)
+                let elapsed = ContinuousClock.now - began
+                mine.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                if let peer, let seconds = try await execTime(peer.client, query) { peers.append(seconds) }
             }
-            ours.append(best)
+            ours.append(mine)
+            theirs.append(peers)
         }
 
-        var theirs: [Double?] = Array(repeating: nil, count: Self.queries.count)
-        if !prometheus.isEmpty { theirs = try await timePrometheus() }
+        if let peer, !skipCheck {
+            let differences = try await compareAnswers(engine, peer)
+            for difference in differences { print("DIFFERENT: \(difference)") }
+            if differences.isEmpty { print("answers equal to Prometheus's for every query small enough to compare") }
+        }
 
-        print("| query | kind | metrics-store | Prometheus | ratio |")
-        print("|---|---|---:|---:|---:|")
-        for (i, query) in Self.queries.enumerated() {
-            let mine = Double(ours[i].components.seconds) + Double(ours[i].components.attoseconds) / 1e18
-            let peer = theirs[i].map { String(format: "%.3f s", $0) } ?? "—"
-            let ratio = theirs[i].map { String(format: "%.2f×", mine / $0) } ?? "—"
-            print("| `\(query.text)` | \(query.range ? "range \(hours) h / 15 s" : "instant") | \(String(format: "%.3f s", mine)) | \(peer) | \(ratio) |")
+        print("| query | kind | metrics-store | Prometheus | ratio | first runs |")
+        print("|---|---|---:|---:|---:|---:|")
+        for (i, query) in queries.enumerated() {
+            let mine = ours[i].min() ?? .nan
+            let peerBest = theirs[i].min()
+            let peerText = peerBest.map { String(format: "%.3f s", $0) } ?? "—"
+            let ratio = peerBest.map { String(format: "%.2f×", mine / $0) } ?? "—"
+            let first = String(format: "%.3f s", ours[i].first ?? .nan) + (theirs[i].first.map { String(format: " / %.3f s", $0) } ?? "")
+            print("| `\(query.text)` | \(query.range ? "range \(hours) h / 15 s" : "instant") | \(String(format: "%.3f s", mine)) | \(peerText) | \(ratio) | \(first) |")
         }
     }
 
     // MARK: Prometheus
 
-    /// Builds blocks from the same samples, starts Prometheus on them, and times each query.
-    func timePrometheus() async throws -> [Double?] {
+    /// A running Prometheus over blocks of the same samples.
+    struct Peer {
+        var server: Process
+        var directory: URL
+        var client: HTTPClient
+
+        func stop() {
+            server.terminate()
+            server.waitUntilExit()
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    /// Builds blocks from the same samples and starts Prometheus on them.
+    func startPrometheus() async throws -> Peer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("promql-bench-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
         let openMetrics = directory.appendingPathComponent("data.om")
         try writeOpenMetrics(to: openMetrics)
         try runToCompletion(promtool, ["tsdb", "create-blocks-from", "openmetrics", openMetrics.path, directory.appendingPathComponent("tsdb").path])
@@ -133,19 +171,14 @@ struct PromQLQueries: AsyncParsableCommand {
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
-
-        let client = HTTPClient.shared
-        try await waitUntilReady(client)
-        var out: [Double?] = []
-        for query in Self.queries {
-            var best: Double?
-            for _ in 0..<runs {
-                if let seconds = try await execTime(client, query) { best = min(best ?? seconds, seconds) }
-            }
-            out.append(best)
+        let peer = Peer(server: server, directory: directory, client: HTTPClient.shared)
+        do {
+            try await waitUntilReady(peer.client)
+        } catch {
+            peer.stop()
+            throw error
         }
-        return out
+        return peer
     }
 
     func writeOpenMetrics(to url: URL) throws {

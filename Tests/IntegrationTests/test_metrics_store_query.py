@@ -172,3 +172,87 @@ def test_same_answers_as_a_real_prometheus(loaded, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_stats_have_prometheus_shape(loaded):
+    at = T0 / 1000 + 1807
+    body = query(loaded, "/api/v1/query", query="requests_total", time=at, stats="1").json()
+    stats = body["data"]["stats"]
+    assert set(stats) == {"timings", "samples"}
+    assert set(stats["timings"]) == {"evalTotalTime", "resultSortTime", "queryPreparationTime", "innerEvalTime",
+                                      "execQueueTime", "execTotalTime"}
+    assert stats["samples"]["totalQueryableSamples"] == 4, "one sample per series"
+    assert "totalQueryableSamplesPerStep" not in stats["samples"], "per step only with stats=all"
+    assert stats["samples"]["peakSamples"] >= 4
+    params = {"query": "rate(requests_total[2m])", "start": T0 / 1000 + 607, "end": T0 / 1000 + 787, "step": 60,
+              "stats": "all"}
+    samples = query(loaded, "/api/v1/query_range", **params).json()["data"]["stats"]["samples"]
+    per_step = samples["totalQueryableSamplesPerStep"]
+    assert [t for t, _ in per_step] == [T0 / 1000 + 607 + 60 * i for i in range(4)]
+    assert [n for _, n in per_step] == [32] * 4, "8 samples in each 2m window of 4 series"
+    assert samples["totalQueryableSamples"] == 128
+    assert "stats" not in query(loaded, "/api/v1/query", query="requests_total", time=at).json()["data"]
+
+
+def test_sample_counts_equal_a_real_prometheus(loaded, tmp_path):
+    """totalQueryableSamples (and per step) is defined as Prometheus 2.42 defines it, so
+    both agree on the same samples. peakSamples is each engine's own accounting."""
+    from conftest import HOST, free_port, wait_until
+    port = free_port()
+    config = tmp_path / "prom.yml"
+    config.write_text("global:\n  scrape_interval: 1h\n")
+    proc = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'prom'}",
+                             f"--web.listen-address={HOST}:{port}", "--web.enable-remote-write-receiver",
+                             "--enable-feature=promql-per-step-stats"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        prom = MetricsStore(tmp_path)
+        prom.port = port
+        wait_until(lambda: requests.get(f"http://{HOST}:{port}/-/ready", timeout=1).status_code == 200
+                   if proc.poll() is None else False, timeout=30, message="prometheus ready")
+        series = []
+        for job, rate in (("api", 1.0), ("db", 0.5)):
+            for instance in ("a", "b"):
+                series.append(({"__name__": "requests_total", "job": job, "instance": instance},
+                               [(T0 + i * 15_000, i * 15 * rate) for i in range(241)]))
+        assert prom.write(series).status_code == 204
+        at = T0 / 1000 + 1807
+        for q in ['requests_total', 'sum by (job) (rate(requests_total[5m]))', 'requests_total[3m]',
+                  'max_over_time(rate(requests_total[2m])[10m:1m])', 'topk(1, requests_total) + requests_total']:
+            ours = query(loaded, "/api/v1/query", query=q, time=at, stats="all").json()["data"]["stats"]["samples"]
+            theirs = requests.get(f"http://{HOST}:{port}/api/v1/query", timeout=10,
+                                  params={"query": q, "time": at, "stats": "all"}).json()["data"]["stats"]["samples"]
+            assert ours["totalQueryableSamples"] == theirs["totalQueryableSamples"], (q, ours, theirs)
+            assert ours["totalQueryableSamplesPerStep"] == theirs["totalQueryableSamplesPerStep"], (q, ours, theirs)
+        for q in ['rate(requests_total[2m])', 'requests_total * 2', 'avg_over_time(requests_total[10m])']:
+            params = {"query": q, "start": T0 / 1000 + 7, "end": T0 / 1000 + 3607, "step": 60, "stats": "all"}
+            ours = requests.get(loaded.url + "/api/v1/query_range", params=params, timeout=10).json()["data"]["stats"]["samples"]
+            theirs = requests.get(f"http://{HOST}:{port}/api/v1/query_range", params=params, timeout=10).json()["data"]["stats"]["samples"]
+            assert ours["totalQueryableSamples"] == theirs["totalQueryableSamples"], q
+            assert ours["totalQueryableSamplesPerStep"] == theirs["totalQueryableSamplesPerStep"], q
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_default_subquery_step_follows_evaluation_interval_across_reloads(tmp_path):
+    config = tmp_path / "prometheus.yml"
+    config.write_text("global:\n  evaluation_interval: 30s\n")
+    store = MetricsStore(tmp_path, [f"--config.file={config}", "--web.enable-lifecycle"]).start()
+    try:
+        assert store.write([({"__name__": "g"}, [(T0 + i * 15_000, i) for i in range(241)])]).status_code == 204
+        at = T0 / 1000 + 1807
+
+        def points_in_10m() -> str:
+            body = query(store, "/api/v1/query", query="count_over_time(g[10m:])", time=at).json()
+            return body["data"]["result"][0]["value"][1]
+
+        assert points_in_10m() == "20", "a 10m subquery at the 30s evaluation interval"
+        config.write_text("global:\n  evaluation_interval: 2m\n")
+        assert requests.post(store.url + "/-/reload", timeout=10).status_code == 200
+        assert points_in_10m() == "5"
+        config.write_text("global:\n  scrape_interval: 1m\n")   # evaluation_interval back to its default
+        assert requests.post(store.url + "/-/reload", timeout=10).status_code == 200
+        assert points_in_10m() == "10"
+    finally:
+        store.stop()

@@ -40,7 +40,10 @@ public final class MetricsStore: Sendable {
                                  registry: metrics.registry, logger: logger),
             notifier: notifier, baseOptions: ruleOptions)
         self.reloader = ConfigReloader(path: options.configFile, required: options.configFileExplicit,
-                                       manager: scrapeManager, logger: logger, appliers: [rules.configApplier])
+                                       manager: scrapeManager, logger: logger,
+                                       // The engine's applier cannot fail, so it goes last: a reload
+                                       // refused by the rules leaves the engine as it was.
+                                       appliers: [rules.configApplier, queryEngine.configApplier])
     }
 
     public func run(handleSignals: Bool = true) async throws {

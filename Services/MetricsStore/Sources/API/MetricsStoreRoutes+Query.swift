@@ -21,7 +21,7 @@ extension MetricsStoreRoutes {
             let time = try APITime.parse(params["time"], name: "time", default: Self.now())
             let engine = try engine(timeout: params["timeout"])
             let query = params["query"] ?? ""
-            return try await answer(limit: limit, stats: params["stats"]) {
+            return try await answer(limit: limit, stats: params["stats"], start: time, step: 1) {
                 try await engine.instantQuery(query, at: time)
             }
         } catch {
@@ -47,7 +47,7 @@ extension MetricsStoreRoutes {
             }
             let engine = try engine(timeout: params["timeout"])
             let query = params["query"] ?? ""
-            return try await answer(limit: limit, stats: params["stats"]) {
+            return try await answer(limit: limit, stats: params["stats"], start: start, step: step) {
                 try await engine.rangeQuery(query, start: start, end: end, step: step)
             }
         } catch {
@@ -79,12 +79,18 @@ extension MetricsStoreRoutes {
     // MARK: Evaluation
 
     /// Runs the query within the concurrency gate and writes the answer; engine errors
-    /// become Prometheus's error types and status codes.
-    private func answer(limit: Int, stats: String?, _ run: @Sendable @escaping () async throws -> PromQLQueryResult) async throws(APIResponse.Failure) -> Response {
-        let started = ContinuousClock.now
+    /// become Prometheus's error types and status codes. `start` and `step` place the
+    /// per-step statistics (`stats=all`).
+    private func answer(limit: Int, stats: String?, start: Int64, step: Int64,
+                        _ run: @Sendable @escaping () async throws -> PromQLQueryResult) async throws(APIResponse.Failure) -> Response {
+        let queued = ContinuousClock.now
         let result: PromQLQueryResult
+        let began: ContinuousClock.Instant
         do {
-            result = try await queryGate.run(run)
+            (result, began) = try await queryGate.run {
+                let began = ContinuousClock.now
+                return (try await run(), began)
+            }
         } catch let error as PromQLError {
             switch error {
             case .parse: throw APIResponse.Failure(.badData, "invalid parameter \"query\": \(error)")
@@ -112,9 +118,8 @@ extension MetricsStoreRoutes {
         }
         var statsJSON: String?
         if let stats, !stats.isEmpty {
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            statsJSON = "{\"timings\":{\"evalTotalTime\":\(seconds),\"resultSortTime\":0,\"queryPreparationTime\":0,\"innerEvalTime\":\(seconds),\"execQueueTime\":0,\"execTotalTime\":\(seconds)}}"
+            statsJSON = QueryStatsJSON.render(result.stats, perStep: stats == "all", start: start, step: step,
+                                              seconds: Self.seconds(ContinuousClock.now - began), queueSeconds: Self.seconds(began - queued))
         }
         let body = QueryResultJSON.success(truncated, warnings: warnings, infos: result.infos, stats: statsJSON)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
@@ -132,6 +137,10 @@ extension MetricsStoreRoutes {
     // MARK: Parameters
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
 
     static func limit(_ text: String?) throws(APIResponse.Failure) -> Int {
         guard let text, !text.isEmpty else { return 0 }

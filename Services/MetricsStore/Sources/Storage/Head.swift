@@ -63,6 +63,8 @@ public final class Head: Sendable {
         var seriesRecordPending = false
         /// The append generation that last listed this series in its `newSeries`.
         var listedBy: UInt64 = 0
+        /// Where the latest read stopped decoding before its range (read path only).
+        var readPosition: XORChunk.ReadPosition?
 
         init(ref: SeriesRef, labels: Labels) {
             self.ref = ref
@@ -118,27 +120,33 @@ public final class Head: Sendable {
         /// (queries mostly read recent data), and stops past `maxt`.
         func samples(from mint: Int64, through maxt: Int64) -> [Sample] {
             var out: [Sample] = []
-            var first = closedChunks.count
-            while first > 0, closedChunks[first - 1].maxTime >= mint { first -= 1 }
-            for index in first..<closedChunks.count {
-                guard Self.read(closedChunks[index], from: mint, through: maxt, into: &out) else { return out }
+            var position = readPosition
+            defer { readPosition = position }
+            let pastMaxt = closedChunks.withUnsafeBufferPointer { chunks in
+                var first = chunks.count
+                while first > 0, chunks[first - 1].maxTime >= mint { first -= 1 }
+                for index in first..<chunks.count where !Self.read(chunks[index], from: mint, through: maxt, into: &out, position: &position) {
+                    return true
+                }
+                return false
             }
-            _ = Self.read(openChunk, from: mint, through: maxt, into: &out)
+            if !pastMaxt { _ = Self.read(openChunk, from: mint, through: maxt, into: &out, position: &position) }
             return out
         }
 
-        /// Appends `chunk`'s samples in [mint, maxt] to `out`; false once past `maxt`.
-        private static func read(_ chunk: XORChunk, from mint: Int64, through maxt: Int64, into out: inout [Sample]) -> Bool {
-            guard chunk.count > 0 else { return true }
-            guard chunk.minTime <= maxt else { return false }
-            if chunk.maxTime < mint { return true }
-            if out.isEmpty { out.reserveCapacity(chunk.count) }
-            var iterator = chunk.makeIterator()
-            while let (t, v) = try? iterator.next() {
-                if t > maxt { return false }
-                if t >= mint { out.append(Sample(t, v)) }
+        /// Appends `chunk`'s samples in [mint, maxt] to `out`; false once past `maxt`. Head
+        /// chunks are written by the head itself, so a decoding error cannot occur; were
+        /// one to, the samples before it are kept. `position` lets repeated reads of recent
+        /// data (rules, dashboards) skip what an earlier read already decoded.
+        private static func read(_ chunk: XORChunk, from mint: Int64, through maxt: Int64, into out: inout [Sample],
+                                 position: inout XORChunk.ReadPosition?) -> Bool {
+            if out.isEmpty, chunk.count > 1, chunk.maxTime >= mint, chunk.minTime <= maxt {
+                // Room for the part of the chunk in range, assuming evenly spaced samples.
+                let span = Double(chunk.maxTime - chunk.minTime)
+                let wanted = Double(min(maxt, chunk.maxTime) - max(mint, chunk.minTime))
+                out.reserveCapacity(min(chunk.count, Int(Double(chunk.count - 1) * wanted / span) + 2))
             }
-            return true
+            return (try? chunk.appendSamples(from: mint, through: maxt, to: &out, position: &position)) ?? false
         }
 
         /// Oldest sample time; Int64.max while the series holds no samples.
@@ -209,10 +217,10 @@ public final class Head: Sendable {
         // Samples before minValidTime may linger in a chunk that straddles a block's end;
         // the block holds them.
         let (series, floor) = state.withLock { state in (refs.compactMap { state.byRef[$0] }, max(mint, state.minValidTime)) }
-        return series.compactMap { s in
+        return Self.sortedByLabels(series.compactMap { s in
             let samples = state.withLock { _ in s.samples(from: floor, through: maxt) }
             return samples.isEmpty ? nil : (s.labels, samples)
-        }.sorted { $0.labels < $1.labels }
+        })
     }
 
     /// Label sets of the series matching any of the selectors that have a sample in range.

@@ -160,12 +160,11 @@ extension TSDB {
         var merged: [Labels: [Head.Sample]] = [:]
         for block in overlapping {
             for (labels, chunks) in try block.select(matchers: matchers, mint: mint, maxt: maxt) {
+                var samples: [Head.Sample] = []
                 for chunk in chunks {
-                    var iterator = chunk.makeIterator()
-                    while let (t, v) = try iterator.next(), t <= maxt {
-                        if t >= mint { merged[labels, default: []].append(.init(t, v)) }
-                    }
+                    guard try chunk.appendSamples(from: mint, through: maxt, to: &samples) else { break }
                 }
+                if !samples.isEmpty { merged[labels, default: []].append(contentsOf: samples) }
             }
         }
         for (labels, samples) in fromHead {

@@ -1,15 +1,29 @@
+import Synchronization
+
 /// Evaluates PromQL queries against a `PromQLStorage`, as Prometheus 3's engine does
 /// (lookback, staleness, `@`, subqueries, delayed `__name__` removal), within the
 /// sample, time and cancellation limits of its options.
 ///
-/// Thread-safe: every query gets its own evaluator.
+/// Thread-safe: every query gets its own evaluator, which takes the options in force
+/// when it starts.
 public final class PromQLEngine: Sendable {
     public let storage: any PromQLStorage
-    public let options: PromQLEngineOptions
+    private let settings: Mutex<PromQLEngineOptions>
 
     public init(storage: any PromQLStorage, options: PromQLEngineOptions = .init()) {
         self.storage = storage
-        self.options = options
+        self.settings = Mutex(options)
+    }
+
+    /// The options queries started now run with.
+    public var options: PromQLEngineOptions { settings.withLock { $0 } }
+
+    /// Sets the step of subqueries written without one (`x[1h:]`). Prometheus takes it
+    /// from `global.evaluation_interval`, so a configuration reload changes it for the
+    /// queries that start afterwards.
+    public func setDefaultSubqueryStep(_ milliseconds: Int64) {
+        precondition(milliseconds > 0, "a subquery step must be positive")
+        settings.withLock { $0.defaultSubqueryStep = milliseconds }
     }
 
     /// Parses with the engine's options (experimental functions only when enabled).
@@ -51,6 +65,7 @@ public final class PromQLEngine: Sendable {
         let evaluator = PromQLEvaluator(storage: storage, options: options, query: text, start: start, end: end)
         let isRange = step > 0
         let range = PromQLStepRange(start: start, end: end, interval: isRange ? step : 1)
+        evaluator.queryable = PromQLSampleCounter(steps: range.count)
         let value = try evaluator.eval(expr, range)
         let result: PromQLValue
         switch value {
@@ -74,7 +89,8 @@ public final class PromQLEngine: Sendable {
             let cleaned = try Self.droppingNames(series, merge: true)
             result = .matrix(cleaned.map { PromQLSeries(labels: $0.labels, points: $0.points) }.sorted { $0.labels < $1.labels })
         }
-        return PromQLQueryResult(value: result, warnings: evaluator.annotations.warnings, infos: evaluator.annotations.infos)
+        return PromQLQueryResult(value: result, warnings: evaluator.annotations.warnings, infos: evaluator.annotations.infos,
+                                 stats: evaluator.stats)
     }
 
     /// Applies the delayed `__name__` removal; series that then share labels are merged

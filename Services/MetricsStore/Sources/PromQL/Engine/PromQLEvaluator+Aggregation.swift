@@ -19,6 +19,7 @@ extension PromQLEvaluator {
         let input = try evalVector(a.expr, range)
         try checkParameter(a, parameter, input)
         let grouping = Set(a.grouping)
+        let sortedGrouping = grouping.sorted { UTF8Bytes.compare($0, $1) < 0 }
         // Group labels once per series.
         var groupOrdinal: [Labels: Int] = [:]
         var groupLabels: [Labels] = []
@@ -31,7 +32,7 @@ extension PromQLEvaluator {
             } else if grouping.isEmpty {
                 key = Labels()
             } else {
-                key = series.labels.keeping(grouping)
+                key = series.labels.keeping(sortedNames: sortedGrouping)
             }
             if let o = groupOrdinal[key] {
                 seriesGroup.append(o)

@@ -49,6 +49,7 @@ extension PromQLEvaluator {
         defer { release(loadedCount) }
         var out: [PromQLEvalSeries] = []
         out.reserveCapacity(loaded.count)
+        var counted = [Int](repeating: 0, count: range.count)  // for stats: one per value
         for (labels, samples) in loaded {
             try checkInterrupted()
             var points: [Head.Sample] = []
@@ -63,6 +64,7 @@ extension PromQLEvaluator {
                         if points.isEmpty { points.reserveCapacity(range.count - step) }
                         let value = sampleTimestamps ? Double(sample.timestamp) / 1000 : sample.value
                         points.append(Head.Sample(range.time(step), value))
+                        counted[step] += 1
                     }
                 }
             }
@@ -71,6 +73,7 @@ extension PromQLEvaluator {
                 out.append(PromQLEvalSeries(labels: labels, dropName: sampleTimestamps, points: points))
             }
         }
+        queryable.add(counted)
         return out
     }
 
@@ -111,6 +114,13 @@ extension PromQLEvaluator {
         var innerStart = (first - s.range) / step * step
         if innerStart <= first - s.range { innerStart += step }
         let inner = PromQLStepRange(start: innerStart, end: last, interval: step)
+        // The inner evaluation counts its samples apart; callers decide what they add up to.
+        let outer = queryable
+        queryable = PromQLSampleCounter(steps: inner.count)
+        defer {
+            innerQueryable = queryable.total
+            queryable = outer
+        }
         let series: [PromQLEvalSeries]
         switch try eval(s.expr, inner) {
         case .vector(let v): series = v
@@ -138,6 +148,8 @@ extension PromQLEvaluator {
                     _ body: (_ window: UnsafeBufferPointer<Head.Sample>, _ step: Int, _ windowEnd: Int64, _ series: Int) throws(PromQLError) -> Double?) throws(PromQLError) -> [PromQLEvalSeries] {
         var out: [PromQLEvalSeries] = []
         let ends = input.windowEnds
+        var counted = [Int](repeating: 0, count: range.count)  // for stats: each window's samples
+        defer { queryable.add(counted) }
         for (index, source) in input.series.enumerated() {
             try checkInterrupted()
             var points: [Head.Sample] = []
@@ -153,6 +165,7 @@ extension PromQLEvaluator {
                     while low < high, buffer[low].timestamp <= start { low += 1 }
                     if low >= high { continue }
                     let window = UnsafeBufferPointer(rebasing: buffer[low..<high])
+                    counted[step] += window.count
                     if let value = try body(window, step, end, index) {
                         points.append(Head.Sample(range.time(step), value))
                     }
@@ -169,11 +182,17 @@ extension PromQLEvaluator {
     // MARK: Range vectors as query results
 
     func evalMatrixForInstantQuery(_ m: PromQLMatrixSelector, _ range: PromQLStepRange) throws(PromQLError) -> [PromQLEvalSeries] {
-        try rawWindows(try windowedSelector(m, range))
+        let series = try rawWindows(try windowedSelector(m, range))
+        if range.count > 0 { queryable.add(series.reduce(0) { $0 + $1.points.count }, atStep: 0) }
+        return series
     }
 
+    /// Counts, as Prometheus does, what the inner expression read rather than the
+    /// subquery's own points.
     func evalSubqueryForInstantQuery(_ s: PromQLSubqueryExpr, _ range: PromQLStepRange) throws(PromQLError) -> [PromQLEvalSeries] {
-        try rawWindows(try windowedSubquery(s, range))
+        let series = try rawWindows(try windowedSubquery(s, range))
+        if range.count > 0 { queryable.add(innerQueryable, atStep: range.count - 1) }
+        return series
     }
 
     /// The samples of the last step's window of each series, as they are.

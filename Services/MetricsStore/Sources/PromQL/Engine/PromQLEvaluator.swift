@@ -14,6 +14,13 @@ final class PromQLEvaluator {
     let deadline: ContinuousClock.Instant
     /// Samples currently held in memory, checked against `options.maxSamples`.
     private(set) var samplesInMemory = 0
+    /// The most `samplesInMemory` reached, for `stats`.
+    private(set) var peakSamples = 0
+    /// Samples the selectors handed over, per step of the range being evaluated, for
+    /// `stats` (a subquery's inner evaluation counts into a counter of its own).
+    var queryable: PromQLSampleCounter
+    /// What the last subquery's inner evaluation counted.
+    var innerQueryable = 0
     var annotations = PromQLAnnotations()
     private var checkCounter = 0
 
@@ -24,6 +31,12 @@ final class PromQLEvaluator {
         self.queryStart = start
         self.queryEnd = end
         self.deadline = ContinuousClock.now.advanced(by: options.timeout)
+        self.queryable = PromQLSampleCounter(steps: 0)
+    }
+
+    /// The sample statistics so far.
+    var stats: PromQLQueryStats {
+        PromQLQueryStats(totalQueryableSamples: queryable.total, totalQueryableSamplesPerStep: queryable.perStep, peakSamples: peakSamples)
     }
 
     // MARK: Limits
@@ -38,6 +51,7 @@ final class PromQLEvaluator {
 
     func retain(_ count: Int) throws(PromQLError) {
         samplesInMemory += count
+        if samplesInMemory > peakSamples { peakSamples = samplesInMemory }
         if samplesInMemory > options.maxSamples { throw .tooManySamples }
     }
 

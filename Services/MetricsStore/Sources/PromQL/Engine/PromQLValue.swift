@@ -50,10 +50,13 @@ public struct PromQLQueryResult: Sendable {
     public var value: PromQLValue
     public var warnings: [String]
     public var infos: [String]
+    /// Sample counts, for the API's `stats` parameter.
+    public var stats: PromQLQueryStats
 
-    public init(value: PromQLValue, warnings: [String] = [], infos: [String] = []) {
+    public init(value: PromQLValue, warnings: [String] = [], infos: [String] = [], stats: PromQLQueryStats = .init()) {
         self.value = value
         self.warnings = warnings
         self.infos = infos
+        self.stats = stats
     }
 }
