@@ -103,3 +103,23 @@ extension MetadataStore {
         return hashers.mapValues { Array($0.finalize()).hexString }
     }
 }
+
+extension MetadataStore {
+    /// Removes entries this node no longer holds a replica of (handed over after a layout
+    /// change), each only if it is still at the listed version, without a tombstone.
+    /// Returns how many went and their data files.
+    public func drop(_ entries: [EntryVersion]) async throws -> (dropped: Int, segments: [ObjectSegment]) {
+        try await db.write { db in
+            var dropped = 0
+            var segments: [ObjectSegment] = []
+            for entry in entries {
+                guard try Self.localVersion(db, bucket: entry.bucket, key: entry.key) == entry.version else { continue }
+                segments += try Self.segments(db, bucket: entry.bucket, key: entry.key)
+                try db.run("DELETE FROM objects WHERE bucket = ? AND key = ?", .text(entry.bucket), .text(entry.key))
+                try db.run("DELETE FROM object_tombstones WHERE bucket = ? AND key = ?", .text(entry.bucket), .text(entry.key))
+                dropped += 1
+            }
+            return (dropped, segments)
+        }
+    }
+}
