@@ -20,8 +20,6 @@ public actor DataResync {
     private var queued: [(bucket: String, key: String)] = []
     private var queuedNames: Set<String> = []
     private var wakeUp: CheckedContinuation<Void, Never>?
-    /// Data files restored since start (the integration test and `status` logs read it).
-    public private(set) var restored = 0
 
     public init(membership: ClusterMembership, metadata: MetadataStore, data: ObjectDataStore, rpc: RPCClient, logger: Logger) {
         self.membership = membership
@@ -93,7 +91,6 @@ public actor DataResync {
                 logger.error("data file \(segment.blob) of \(bucket)/\(key) is missing or corrupt here and could not be restored: \(error)")
             }
         }
-        restored += count
         return count
     }
 

@@ -26,7 +26,10 @@ extension PartitionRepair {
                 await data.discard(segments)
                 dropped += count
             } catch {
+                // Most likely a replica that stopped answering: the next round tries again,
+                // rather than this one waiting out a timeout per partition.
                 logger.warning("handoff of partition \(partition) stopped: \(error)")
+                break
             }
         }
         if dropped > 0 { logger.info("handed \(dropped) entries over to their new replicas after a layout change") }
