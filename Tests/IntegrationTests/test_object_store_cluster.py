@@ -250,6 +250,21 @@ def test_multipart_upload_goes_through_any_node(cluster):
     wait_until(lambda: all(len(n.blob_files()) == 3 for n in nodes), 10, interval=0.2,
                message="each node to keep exactly the object's three data files")
 
+    # c is down when an upload completes: the object's entry, which repair brings to c,
+    # drops c's copy of the upload (else ListMultipartUploads would list it for ever).
+    late = s3b.create_multipart_upload(Bucket=BUCKET, Key="multipart/late")["UploadId"]
+    late_etag = s3a.upload_part(Bucket=BUCKET, Key="multipart/late", UploadId=late, PartNumber=1, Body=b"y" * 2000)["ETag"]
+    c.kill9()
+    s3b.complete_multipart_upload(Bucket=BUCKET, Key="multipart/late", UploadId=late, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": late_etag}]})
+    c.start()
+    wait_until(lambda: healthy_count(a) == 3, 20, interval=0.3, message="c to be back")
+    wait_until(lambda: s3a.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == [], 20, interval=0.3,
+               message="c to drop the upload completed while it was down")
+    assert s3c.get_object(Bucket=BUCKET, Key="multipart/late")["Body"].read() == b"y" * 2000
+    wait_until(lambda: all(len(n.blob_files()) == 4 for n in nodes), 10, interval=0.2,
+               message="each node to hold the two objects' four data files")
+
     # An upload aborted through another node than the one that created it is gone everywhere.
     other = s3b.create_multipart_upload(Bucket=BUCKET, Key="multipart/aborted")["UploadId"]
     s3a.upload_part(Bucket=BUCKET, Key="multipart/aborted", UploadId=other, PartNumber=1, Body=b"x" * 1000)
@@ -258,7 +273,7 @@ def test_multipart_upload_goes_through_any_node(cluster):
         with pytest.raises(ClientError) as gone:
             client.list_parts(Bucket=BUCKET, Key="multipart/aborted", UploadId=other)
         assert gone.value.response["Error"]["Code"] == "NoSuchUpload"
-    wait_until(lambda: all(len(n.blob_files()) == 3 for n in nodes), 10, interval=0.2,
+    wait_until(lambda: all(len(n.blob_files()) == 4 for n in nodes), 10, interval=0.2,
                message="the aborted part's files to be removed")
 
 

@@ -42,6 +42,26 @@ struct ReplicatedUploadTests {
         #expect(try await store.replicatedUpload(id: upload.id, bucket: "bucket-one", key: "obj", withParts: true) == nil)
     }
 
+    @Test func theCompletedObjectsEntryDropsTheUploadOnAReplicaThatMissedTheCompletion() async throws {
+        let store = try MetadataStore(directory: StorageTests.tempDir())
+        defer { store.close() }
+        let key = try await store.createKey(name: "k")
+        try await store.createBucket(name: "bucket-one", owner: key.id)
+        func upload(_ digit: Character) -> MultipartUpload {
+            MultipartUpload(id: String(repeating: digit, count: 32), bucket: "bucket-one", key: "obj", initiated: Date(), headers: [:], checksumAlgorithm: nil)
+        }
+        let completed = upload("1"), other = upload("2")
+        _ = try await store.storeReplicatedPart(Self.part(1, at: 1, etag: "a", "a"), of: completed)
+        _ = try await store.storeReplicatedPart(Self.part(2, at: 1, etag: "b", "b"), of: completed)
+        _ = try await store.storeReplicatedPart(Self.part(1, at: 1, etag: "c", "c"), of: other)
+        var record = ReplicationTests.record("obj", [])
+        record.data = .segments([Self.segment("a")])
+        let (applied, unused) = try await store.merge([ObjectEntry(record: record, version: "0000000000000001-a")])
+        // Part 2 was left out of the object: its file goes; the other upload stays.
+        #expect(applied == 1 && unused == [Self.segment("b")])
+        #expect(try await store.listUploads(bucket: "bucket-one").map(\.id) == [other.id])
+    }
+
     @Test func uploadRecordsSurviveTheirJSONTrip() throws {
         let upload = MultipartUpload(id: "u", bucket: "b", key: "k", initiated: Date(millisecondsSince1970: 1_700_000_000_123),
                                      headers: ["x": "y"], checksumAlgorithm: .crc32c)

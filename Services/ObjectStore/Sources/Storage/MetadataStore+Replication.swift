@@ -47,6 +47,7 @@ extension MetadataStore {
                     try Self.insert(db, record)
                     try db.run("UPDATE objects SET version = ? WHERE bucket = ? AND key = ?",
                                .text(entry.version), .text(entry.bucket), .text(entry.key))
+                    replaced += try Self.dropUploads(db, completedBy: entry)
                 } else {
                     try db.run("DELETE FROM objects WHERE bucket = ? AND key = ?", .text(entry.bucket), .text(entry.key))
                     try db.run("INSERT OR REPLACE INTO object_tombstones(bucket, key, version) VALUES (?, ?, ?)",
@@ -56,6 +57,23 @@ extension MetadataStore {
             }
             return (applied, replaced)
         }
+    }
+
+    /// Drops the uploads of the entry's key whose parts it uses: a completion this replica
+    /// missed (down, or its drop request lost) reaches it as the object's entry, by a push or
+    /// by repair. Returns the data files of those uploads' other parts.
+    static func dropUploads(_ db: SQLiteConnection, completedBy entry: ObjectEntry) throws -> [ObjectSegment] {
+        let used = Set(entry.segments.map(\.blob))
+        guard !used.isEmpty else { return [] }
+        var unused: [ObjectSegment] = []
+        for row in try db.query("SELECT id FROM uploads WHERE bucket = ? AND key = ?", .text(entry.bucket), .text(entry.key)) {
+            let id = row[0].string ?? ""
+            let parts = try Self.parts(db, uploadID: id)
+            guard parts.contains(where: { used.contains($0.segment.blob) }) else { continue }
+            unused += parts.map(\.segment).filter { !used.contains($0.blob) }
+            try db.run("DELETE FROM uploads WHERE id = ?", .text(id))
+        }
+        return unused
     }
 
     /// A page of the bucket in key order with tombstones, for a coordinator that merges the
