@@ -69,6 +69,14 @@ def digests(node: ObjectStoreNode, secret: str) -> dict[str, str]:
     return answer.json()
 
 
+def local_uploads(node: ObjectStoreNode, secret: str) -> int:
+    """Uploads in progress in the node's own metadata (RPC, not the cluster-wide S3 listing)."""
+    answer = requests.get(f"http://{HOST}:{node.rpc_port}/rpc/uploads", params={"bucket": BUCKET},
+                          headers=rpc_headers(secret, "GET", "/rpc/uploads", f"bucket={BUCKET}"), timeout=5)
+    answer.raise_for_status()
+    return len(answer.json())
+
+
 def listed_keys(s3) -> set[str]:
     keys = set()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, PaginationConfig={"PageSize": 3}):
@@ -321,6 +329,11 @@ def test_adding_a_fourth_node_moves_partitions_to_it(cluster, tmp_path):
         s3a.put_object(Bucket=BUCKET, Key=name, Body=body)
     s3a.delete_object(Bucket=BUCKET, Key="moved/00")
     del objects["moved/00"]
+    # Uploads in progress move too: one part each, completed through the new node below.
+    uploads = {f"uploading/{i}": (s3a.create_multipart_upload(Bucket=BUCKET, Key=f"uploading/{i}")["UploadId"], os.urandom(1000 + i))
+               for i in range(8)}
+    etags = {name: s3a.upload_part(Bucket=BUCKET, Key=name, UploadId=upload, PartNumber=1, Body=body)["ETag"]
+             for name, (upload, body) in uploads.items()}
 
     d = ObjectStoreNode(tmp_path / "node3", rpc_secret=secret, replication_factor=3,
                         extra_config="anti_entropy_interval_msec = 1000").start()
@@ -336,9 +349,15 @@ def test_adding_a_fourth_node_moves_partitions_to_it(cluster, tmp_path):
         # theirs over and dropped them), data files included.
         wait_until(lambda: sum(local_object_count(n) for n in everyone) == 3 * len(objects) and local_object_count(d) > 0,
                    30, interval=0.5, message="the moved partitions to settle on their new replicas")
-        wait_until(lambda: sum(len(n.blob_files()) for n in everyone) == 3 * len(objects), 10, interval=0.3,
+        wait_until(lambda: sum(local_uploads(n, secret) for n in everyone) == 3 * len(uploads) and local_uploads(d, secret) > 0,
+                   30, interval=0.5, message="the uploads to settle on their new replicas")
+        wait_until(lambda: sum(len(n.blob_files()) for n in everyone) == 3 * (len(objects) + len(uploads)), 10, interval=0.3,
                    message="the old replicas to drop the data files they handed over")
         s3d = d.client(key)
+        for name, (upload, body) in uploads.items():
+            s3d.complete_multipart_upload(Bucket=BUCKET, Key=name, UploadId=upload,
+                                          MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etags[name]}]})
+            objects[name] = body
         for name, body in objects.items():
             assert s3d.get_object(Bucket=BUCKET, Key=name)["Body"].read() == body
         assert listed_keys(s3d) == set(objects)

@@ -6,7 +6,8 @@ import NIOCore
 /// fetched, every entry it lacks (or holds older) is pushed with its data like a write
 /// (`PUT /rpc/object`), and once every current replica has confirmed the partition, this
 /// node drops its copy (rows and data files, no tombstone). Partitions whose replicas are
-/// not all reachable are kept for a later round.
+/// not all reachable are kept for a later round. Multipart uploads in progress are handed
+/// over the same way.
 extension PartitionRepair {
     /// One handoff pass; returns how many entries were dropped here after being handed over.
     @discardableResult
@@ -33,7 +34,33 @@ extension PartitionRepair {
             }
         }
         if dropped > 0 { logger.info("handed \(dropped) entries over to their new replicas after a layout change") }
+        await handOffUploads(ring: ring)
         return dropped
+    }
+
+    /// The same for multipart uploads in progress: each one of a key this node no longer
+    /// holds goes, with every part, to all of the key's current replicas, then is dropped here.
+    func handOffUploads(ring: PlacementRing) async {
+        guard let uploads = try? await metadata.allUploads() else { return }
+        for upload in uploads where !ring.nodes(bucket: upload.bucket, key: upload.key).contains(membership.nodeID) {
+            do {
+                guard let copy = try await metadata.replicatedUpload(id: upload.id, bucket: upload.bucket, key: upload.key, withParts: true) else { continue }
+                var handed = true
+                for node in ring.nodes(bucket: upload.bucket, key: upload.key) {
+                    guard await membership.isUp(node), let address = await membership.peerAddress(node) else { handed = false; break }
+                    _ = try await rpc.call(address, .PUT, "/rpc/upload", json: copy.upload, as: [String: Bool].self)
+                    for part in copy.parts {
+                        try await ReplicatedObjects.send(part, of: copy.upload, to: address, rpc: rpc, blobs: data.blobs)
+                    }
+                }
+                guard handed else { continue }
+                await data.discard(try await metadata.dropUpload(id: upload.id, bucket: upload.bucket, key: upload.key, keeping: []))
+                logger.info("handed upload \(upload.id) of \(upload.bucket)/\(upload.key) over to its new replicas")
+            } catch {
+                logger.warning("handoff of upload \(upload.id) stopped: \(error)")
+                break
+            }
+        }
     }
 
     /// Pushes what each replica lacks; true once all of them hold every entry (or newer).

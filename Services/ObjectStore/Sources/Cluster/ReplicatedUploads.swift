@@ -30,17 +30,22 @@ extension ReplicatedObjects {
     public func putPart(_ part: UploadedPart, of upload: MultipartUpload, ring: PlacementRing) async throws {
         let nodes = ring.nodes(bucket: upload.bucket, key: upload.key)
         let staged = nodes.contains(nodeID) ? [] : [part.segment]
-        let json = Array(try JSONEncoder().encode(PartTransfer(upload: upload, part: part)))
         let answers = await ask(nodes, enough: ring.quorum, afterAll: { [data] in await data.discard(staged) }) { [self] node, address in
             if let address {
-                let body = ObjectTransfer.Body(json: json, segments: [part.segment], blobs: data.blobs)
-                _ = try await rpc.send(to: address, .PUT, "/rpc/part", headers: [(ObjectTransfer.lengthHeader, String(json.count))],
-                                       body: .stream(body, length: .known(Int64(json.count) + part.segment.size)), timeout: .seconds(300))
+                try await Self.send(part, of: upload, to: address, rpc: rpc, blobs: data.blobs)
             } else {
                 await data.discard(try await metadata.storeReplicatedPart(part, of: upload))
             }
         }
         try Self.require(answers, ring.quorum, "UploadPart")
+    }
+
+    /// Sends a part with its data and its upload record to one node (`PUT /rpc/part`).
+    static func send(_ part: UploadedPart, of upload: MultipartUpload, to address: String, rpc: RPCClient, blobs: BlobStore) async throws {
+        let json = Array(try JSONEncoder().encode(PartTransfer(upload: upload, part: part)))
+        let body = ObjectTransfer.Body(json: json, segments: [part.segment], blobs: blobs)
+        _ = try await rpc.send(to: address, .PUT, "/rpc/part", headers: [(ObjectTransfer.lengthHeader, String(json.count))],
+                               body: .stream(body, length: .known(Int64(json.count) + part.segment.size)), timeout: .seconds(300))
     }
 
     /// The upload and its parts as a read quorum of its replicas knows them (for each part

@@ -53,6 +53,13 @@ extension MetadataStore {
         }
     }
 
+    /// Every upload this node holds, in all buckets (for the handoff after a layout change).
+    public func allUploads() async throws -> [MultipartUpload] {
+        try await db.read { db in
+            try db.query("SELECT id, bucket, key, initiated, headers, checksum_algorithm FROM uploads ORDER BY bucket, key, id").map(Self.upload(from:))
+        }
+    }
+
     /// Drops this node's copy of an upload (completed or aborted through any node) and
     /// returns its parts' data files except those in `keeping`; nothing if it is unknown.
     public func dropUpload(id: String, bucket: String, key: String, keeping: Set<String>) async throws -> [ObjectSegment] {
