@@ -86,6 +86,7 @@ struct ConfigTests {
         #expect(error("metadata_dir = \"m\"\ndata_dir = \"d\"\nbootstrap_peers = [\"nodeid@host:1\"]")?.keyPath == "bootstrap_peers")
         #expect(error("metadata_dir = \"m\"\ndata_dir = \"d\"\nbootstrap_peers = \"x\"")?.message.contains("array") == true)
         #expect(error("metadata_dir = \"m\"\ndata_dir = \"d\"\nanti_entropy_interval_msec = 5")?.keyPath == "anti_entropy_interval_msec")
+        #expect(error("metadata_dir = \"m\"\ndata_dir = \"d\"\nscrub_interval_msec = 5")?.keyPath == "scrub_interval_msec")
     }
 
     @Test func syntaxErrorsGiveTheLine() {

@@ -24,8 +24,12 @@ public enum ObjectTransfer {
         let blobs: BlobStore
 
         public init(json: [UInt8], entry: ObjectEntry, blobs: BlobStore) {
+            self.init(json: json, segments: entry.segments, blobs: blobs)
+        }
+
+        public init(json: [UInt8], segments: [ObjectSegment], blobs: BlobStore) {
             self.json = json
-            self.segments = entry.segments.filter { $0.size > 0 }
+            self.segments = segments.filter { $0.size > 0 }
             self.blobs = blobs
         }
 
@@ -71,16 +75,24 @@ public enum ObjectTransfer {
     /// against the entry's CRCs) and returns the entry, ready to merge.
     public static func receive<S: AsyncSequence>(_ body: S, entryLength: Int, blobs: BlobStore) async throws -> ObjectEntry
     where S.Element == ByteBuffer {
+        try await receive(body, entryLength: entryLength, blobs: blobs, as: ObjectEntry.self, segments: \.segments)
+    }
+
+    /// The same for any JSON header that lists the segments following it (an uploaded
+    /// part travels this way too).
+    public static func receive<S: AsyncSequence, T: Decodable>(_ body: S, entryLength: Int, blobs: BlobStore, as type: T.Type,
+                                                              segments: (T) -> [ObjectSegment]) async throws -> T
+    where S.Element == ByteBuffer {
         var reader = ChunkReader(iterator: body.makeAsyncIterator())
         guard entryLength > 0, entryLength < 16 << 20 else { throw Failure.malformed("entry length \(entryLength)") }
         let json = try await reader.read(exactly: entryLength)
-        let entry: ObjectEntry
+        let entry: T
         do {
-            entry = try JSONDecoder().decode(ObjectEntry.self, from: Data(json.readableBytesView))
+            entry = try JSONDecoder().decode(T.self, from: Data(json.readableBytesView))
         } catch {
             throw Failure.malformed("entry JSON: \(error)")
         }
-        for segment in entry.segments where segment.size > 0 {
+        for segment in segments(entry) where segment.size > 0 {
             if await blobs.exists(segment.blob) {
                 try await reader.skip(Int(segment.size))
                 continue

@@ -9,7 +9,8 @@ import NIOCore
 /// pulled with its data (`GET /rpc/object`, CRCs checked) and merged. Each node pulls, so
 /// after a round on both sides the two hold the same versions.
 ///
-/// A round runs every `anti_entropy_interval_msec` and whenever a peer comes back up.
+/// A round runs every `anti_entropy_interval_msec` and whenever a peer comes back up, and
+/// ends with a handoff of partitions this node lost in a layout change (`PartitionHandoff`).
 public actor PartitionRepair {
     let membership: ClusterMembership
     let metadata: MetadataStore
@@ -72,6 +73,7 @@ public actor PartitionRepair {
             }
         }
         if pulled > 0 { logger.info("repair pulled \(pulled) newer entries from other replicas") }
+        await handOff()
         return pulled
     }
 

@@ -19,6 +19,8 @@ import NIOCore
 /// | `GET /rpc/list?bucket=&from=&exclusive=&limit=` | a listing page with tombstones |
 /// | `GET /rpc/digests` | per-partition digests |
 /// | `GET /rpc/partition/<p>` | the (bucket, key, version) list of a partition |
+///
+/// Multipart upload routes are in `RPCServer+Uploads.swift`.
 public struct RPCServer: Sendable {
     let membership: ClusterMembership
     let metadata: MetadataStore
@@ -97,6 +99,7 @@ public struct RPCServer: Sendable {
         rpc.get("partition/:p") { _, context in
             try Self.json(try await metadata.versions(inPartition: try context.parameters.require("p", as: Int.self)))
         }
+        addUploadRoutes(to: rpc)
         return router
     }
 

@@ -26,11 +26,13 @@ public struct ReplicatedObjects: Sendable {
     let data: ObjectDataStore
     let rpc: RPCClient
     let consistency: ConsistencyMode
+    let resync: DataResync?
     let logger: Logger
 
     public init(membership: ClusterMembership, metadata: MetadataStore, data: ObjectDataStore, rpc: RPCClient,
-                consistency: ConsistencyMode, logger: Logger) {
+                consistency: ConsistencyMode, resync: DataResync? = nil, logger: Logger) {
         self.membership = membership
+        self.resync = resync
         self.metadata = metadata
         self.data = data
         self.rpc = rpc
@@ -118,10 +120,21 @@ public struct ReplicatedObjects: Sendable {
     }
 
     /// Fetches blocks this node lacks from the object's other replicas, verified against
-    /// their CRC-32.
+    /// their CRC-32. When this node is itself a replica its file is missing or corrupt:
+    /// the object is queued for resync, which puts the file back.
     public func remoteBlocks(bucket: String, key: String, ring: PlacementRing) -> ObjectDataStore.RemoteBlocks {
-        let nodes = ring.nodes(bucket: bucket, key: key).filter { $0 != nodeID }
-        return { [membership, rpc] segment, index in
+        let nodes = ring.nodes(bucket: bucket, key: key)
+        let fetch = Self.fetchBlocks(from: nodes.filter { $0 != nodeID }, membership: membership, rpc: rpc)
+        guard let resync, nodes.contains(nodeID) else { return fetch }
+        return { segment, index in
+            await resync.enqueue(bucket: bucket, key: key)
+            return try await fetch(segment, index)
+        }
+    }
+
+    /// Reads blocks from the first of `nodes` that is up and sends one matching its CRC-32.
+    static func fetchBlocks(from nodes: [String], membership: ClusterMembership, rpc: RPCClient) -> ObjectDataStore.RemoteBlocks {
+        return { segment, index in
             var failures: [String] = []
             for node in nodes {
                 guard await membership.isUp(node), let address = await membership.peerAddress(node) else { continue }

@@ -19,6 +19,10 @@ public struct ObjectStoreConfig: Sendable, Equatable {
     /// How often replicas compare their partitions and pull what they miss (besides
     /// whenever a peer comes back). Not a Garage key; Garage's table sync runs every 10 min.
     public var antiEntropyIntervalMsec: Int = 10_000
+    /// How often every data file this node holds is read back and checked against its
+    /// CRC-32 (a bad one is fetched again from another replica). Not a Garage key; Garage's
+    /// scrub runs about monthly, one day here since there is no rate limit to tune yet.
+    public var scrubIntervalMsec: Int = 86_400_000
     public var s3Region: String = "garage"
     public var s3BindAddr: String = "[::]:3900"
     public var s3RootDomain: String?
@@ -117,6 +121,10 @@ public struct ObjectStoreConfig: Sendable, Equatable {
         if let interval = try reader.integer("anti_entropy_interval_msec") {
             guard interval >= 100 else { throw reader.error("anti_entropy_interval_msec", "must be at least 100") }
             config.antiEntropyIntervalMsec = Int(interval)
+        }
+        if let interval = try reader.integer("scrub_interval_msec") {
+            guard interval >= 100 else { throw reader.error("scrub_interval_msec", "must be at least 100") }
+            config.scrubIntervalMsec = Int(interval)
         }
         config.s3Region = try reader.string("s3_api.s3_region") ?? config.s3Region
         config.s3BindAddr = try reader.string("s3_api.api_bind_addr") ?? config.s3BindAddr

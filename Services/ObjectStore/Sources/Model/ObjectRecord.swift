@@ -66,7 +66,7 @@ public struct ObjectRecord: Sendable, Equatable {
 }
 
 /// A multipart upload in progress.
-public struct MultipartUpload: Sendable, Equatable {
+public struct MultipartUpload: Sendable, Equatable, Codable {
     public var id: String
     public var bucket: String
     public var key: String
@@ -76,7 +76,7 @@ public struct MultipartUpload: Sendable, Equatable {
 }
 
 /// A part uploaded to a multipart upload.
-public struct UploadedPart: Sendable, Equatable {
+public struct UploadedPart: Sendable, Equatable, Codable {
     public var number: Int
     public var size: Int64
     public var etag: String

@@ -15,8 +15,16 @@ extension S3API {
             }
             algorithm = parsed
         }
-        let upload = try await metadata.createUpload(bucket: bucket, key: key, headers: try Self.storedHeaders(request.headers),
-                                                     checksumAlgorithm: algorithm)
+        let headers = try Self.storedHeaders(request.headers)
+        let upload: MultipartUpload
+        if let cluster, let ring = await cluster.ring() {
+            try await metadata.requireBucket(bucket)
+            upload = MultipartUpload(id: randomHex(bytes: 16), bucket: bucket, key: key, initiated: Date(), headers: headers,
+                                     checksumAlgorithm: algorithm)
+            try await cluster.createUpload(upload, ring: ring)
+        } else {
+            upload = try await metadata.createUpload(bucket: bucket, key: key, headers: headers, checksumAlgorithm: algorithm)
+        }
         var xml = XMLWriter()
         xml.root("InitiateMultipartUploadResult")
         xml.element("Bucket", bucket)
@@ -40,7 +48,13 @@ extension S3API {
     func uploadPart(_ request: S3Request, bucket: String, key: String, uploadID: String, partNumber text: String,
                     auth: Authentication, body: RequestBody) async throws -> Response {
         let number = try Self.partNumber(text)
-        let upload = try await metadata.upload(id: uploadID, bucket: bucket, key: key)
+        let clusterRing = await cluster?.ring()
+        let upload: MultipartUpload
+        if let cluster, let clusterRing {
+            upload = try await cluster.upload(id: uploadID, bucket: bucket, key: key, withParts: false, ring: clusterRing).upload
+        } else {
+            upload = try await metadata.upload(id: uploadID, bucket: bucket, key: key)
+        }
         let stored: ObjectData
         let etag: String
         let checksum: String?
@@ -64,11 +78,16 @@ extension S3API {
         }
         guard let segment = stored.segments.first else { throw S3Error("InternalError", "part was not stored as a file", status: .internalServerError) }
         let part = UploadedPart(number: number, size: segment.size, etag: etag, lastModified: Date(), segment: segment, checksum: checksum)
-        do {
-            await data.discard(try await metadata.putPart(uploadID: uploadID, bucket: bucket, key: key, part: part))
-        } catch {
-            await data.discard([segment])
-            throw error
+        if let cluster, let clusterRing {
+            // A part that missed its quorum is kept where it was written, as an object is.
+            try await cluster.putPart(part, of: upload, ring: clusterRing)
+        } else {
+            do {
+                await data.discard(try await metadata.putPart(uploadID: uploadID, bucket: bucket, key: key, part: part))
+            } catch {
+                await data.discard([segment])
+                throw error
+            }
         }
         guard copied else { return Response(status: .ok, headers: Self.etagHeaders(etag, checksum: checksum)) }
         var xml = XMLWriter()
@@ -143,13 +162,11 @@ extension S3API {
                                  auth: Authentication, body: RequestBody) async throws -> Response {
         let requested = try Self.requestedParts(try await readSmallBody(body, request: request, auth: auth))
         if let cluster, let ring = await cluster.ring() {
-            // The upload and its parts are on this node (the one that coordinated it); the
-            // object goes to its replicas like a PUT, then the upload is dropped here.
-            let (upload, parts) = try await metadata.parts(uploadID: uploadID, bucket: bucket, key: key)
-            let record = try Self.assemble(upload, uploaded: parts, requested: requested)
-            try await cluster.put(record, ring: ring)
-            await data.discard(try await metadata.finishUpload(uploadID: uploadID, bucket: bucket, key: key,
-                                                               keeping: Set(record.data.segments.map(\.blob))))
+            // The upload and its parts are on the object's replicas; the object goes to them
+            // like a PUT, then they drop the upload.
+            let copy = try await cluster.upload(id: uploadID, bucket: bucket, key: key, withParts: true, ring: ring)
+            let record = try Self.assemble(copy.upload, uploaded: copy.parts, requested: requested)
+            try await cluster.complete(record, uploadID: uploadID, ring: ring)
             return Self.completedUpload(bucket: bucket, key: key, etag: record.etag)
         }
         let etag = LockedValue<String>("")
@@ -174,12 +191,21 @@ extension S3API {
     }
 
     func abortMultipartUpload(bucket: String, key: String, uploadID: String) async throws -> Response {
+        if let cluster, let ring = await cluster.ring() {
+            try await cluster.abort(id: uploadID, bucket: bucket, key: key, ring: ring)
+            return Response(status: .noContent)
+        }
         await data.discard(try await metadata.abortUpload(uploadID: uploadID, bucket: bucket, key: key))
         return Response(status: .noContent)
     }
 
     func listParts(_ request: S3Request, bucket: String, key: String, uploadID: String) async throws -> Response {
-        let (_, parts) = try await metadata.parts(uploadID: uploadID, bucket: bucket, key: key)
+        let parts: [UploadedPart]
+        if let cluster, let ring = await cluster.ring() {
+            parts = try await cluster.upload(id: uploadID, bucket: bucket, key: key, withParts: true, ring: ring).parts
+        } else {
+            (_, parts) = try await metadata.parts(uploadID: uploadID, bucket: bucket, key: key)
+        }
         let marker = Int(request.query("part-number-marker") ?? "0") ?? 0
         let maxParts = try Self.maxKeys(request, parameter: "max-parts")
         let after = parts.filter { $0.number > marker }
@@ -214,7 +240,13 @@ extension S3API {
         let keyMarker = request.query("key-marker") ?? ""
         let idMarker = request.query("upload-id-marker") ?? ""
         let maxUploads = try Self.maxKeys(request, parameter: "max-uploads")
-        let uploads = try await metadata.listUploads(bucket: bucket).filter { upload in
+        let all: [MultipartUpload]
+        if let cluster, let ring = await cluster.ring() {
+            all = try await cluster.listUploads(bucket: bucket, ring: ring)
+        } else {
+            all = try await metadata.listUploads(bucket: bucket)
+        }
+        let uploads = all.filter { upload in
             upload.key.hasPrefix(prefix)
                 && (keyMarker.isEmpty || upload.key > keyMarker || (upload.key == keyMarker && !idMarker.isEmpty && upload.id > idMarker))
         }

@@ -58,14 +58,18 @@ public final class ObjectStoreNode: Sendable {
             let repair = PartitionRepair(membership: membership, metadata: metadata, data: data, rpc: rpc, logger: logger)
             await membership.onPeerCameBack { _ in Task { await repair.trigger() } }
             metadata.onCatalogChange { Task { await membership.pushCatalog() } }
+            let resync = DataResync(membership: membership, metadata: metadata, data: data, rpc: rpc, logger: logger)
             cluster = ReplicatedObjects(membership: membership, metadata: metadata, data: data, rpc: rpc,
-                                        consistency: config.consistencyMode, logger: logger)
+                                        consistency: config.consistencyMode, resync: resync, logger: logger)
             let rpcApp = Application(router: RPCServer(membership: membership, metadata: metadata, data: data, secret: secret).router(),
                                      configuration: .init(address: .hostname(rpcAddress.host, port: rpcAddress.port), serverName: nil),
                                      logger: logger)
             let interval = Duration.milliseconds(config.antiEntropyIntervalMsec)
+            let scrubInterval = Duration.milliseconds(config.scrubIntervalMsec)
             services += [.init(service: rpcApp), .init(service: BackgroundLoop { await membership.run() }),
-                         .init(service: BackgroundLoop { await repair.run(interval: interval) })]
+                         .init(service: BackgroundLoop { await repair.run(interval: interval) }),
+                         .init(service: BackgroundLoop { await resync.run() }),
+                         .init(service: BackgroundLoop { await resync.scrub(every: scrubInterval) })]
             logger.info("cluster RPC on \(rpcAddress), \(config.bootstrapPeers.count) bootstrap peer(s)")
         } else if config.replicationFactor > 1 {
             logger.warning("replication_factor \(config.replicationFactor) is configured but rpc_bind_addr or rpc_secret is not: this node cannot join a cluster")

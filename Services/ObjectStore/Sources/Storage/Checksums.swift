@@ -94,7 +94,7 @@ public struct CRC32C: Sendable {
 
 /// The checksum algorithms S3 lets a client attach to an upload (`x-amz-checksum-*` header
 /// or trailer, `x-amz-sdk-checksum-algorithm`).
-public enum ChecksumAlgorithm: String, Sendable, CaseIterable {
+public enum ChecksumAlgorithm: String, Sendable, CaseIterable, Codable {
     case crc32 = "CRC32"
     case crc32c = "CRC32C"
     case sha1 = "SHA1"

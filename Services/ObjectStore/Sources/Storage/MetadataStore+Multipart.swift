@@ -94,17 +94,6 @@ extension MetadataStore {
         }
     }
 
-    /// Removes a completed upload whose object was committed elsewhere (cluster mode) and
-    /// returns the data files of its parts that the object does not use.
-    public func finishUpload(uploadID: String, bucket: String, key: String, keeping used: Set<String>) async throws -> [ObjectSegment] {
-        try await db.write { db in
-            _ = try Self.upload(db, id: uploadID, bucket: bucket, key: key)
-            let unused = try Self.parts(db, uploadID: uploadID).map(\.segment).filter { !used.contains($0.blob) }
-            try db.run("DELETE FROM uploads WHERE id = ?", .text(uploadID))
-            return unused
-        }
-    }
-
     /// Drops an upload and returns its parts' data files.
     public func abortUpload(uploadID: String, bucket: String, key: String) async throws -> [ObjectSegment] {
         try await db.write { db in

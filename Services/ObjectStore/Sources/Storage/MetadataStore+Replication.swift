@@ -47,6 +47,7 @@ extension MetadataStore {
                     try Self.insert(db, record)
                     try db.run("UPDATE objects SET version = ? WHERE bucket = ? AND key = ?",
                                .text(entry.version), .text(entry.bucket), .text(entry.key))
+                    replaced += try Self.dropUploads(db, completedBy: entry)
                 } else {
                     try db.run("DELETE FROM objects WHERE bucket = ? AND key = ?", .text(entry.bucket), .text(entry.key))
                     try db.run("INSERT OR REPLACE INTO object_tombstones(bucket, key, version) VALUES (?, ?, ?)",
@@ -56,6 +57,23 @@ extension MetadataStore {
             }
             return (applied, replaced)
         }
+    }
+
+    /// Drops the uploads of the entry's key whose parts it uses: a completion this replica
+    /// missed (down, or its drop request lost) reaches it as the object's entry, by a push or
+    /// by repair. Returns the data files of those uploads' other parts.
+    static func dropUploads(_ db: SQLiteConnection, completedBy entry: ObjectEntry) throws -> [ObjectSegment] {
+        let used = Set(entry.segments.map(\.blob))
+        guard !used.isEmpty else { return [] }
+        var unused: [ObjectSegment] = []
+        for row in try db.query("SELECT id FROM uploads WHERE bucket = ? AND key = ?", .text(entry.bucket), .text(entry.key)) {
+            let id = row[0].string ?? ""
+            let parts = try Self.parts(db, uploadID: id)
+            guard parts.contains(where: { used.contains($0.segment.blob) }) else { continue }
+            unused += parts.map(\.segment).filter { !used.contains($0.blob) }
+            try db.run("DELETE FROM uploads WHERE id = ?", .text(id))
+        }
+        return unused
     }
 
     /// A page of the bucket in key order with tombstones, for a coordinator that merges the
@@ -101,5 +119,25 @@ extension MetadataStore {
             hashers[partition] = hasher
         }
         return hashers.mapValues { Array($0.finalize()).hexString }
+    }
+}
+
+extension MetadataStore {
+    /// Removes entries this node no longer holds a replica of (handed over after a layout
+    /// change), each only if it is still at the listed version, without a tombstone.
+    /// Returns how many went and their data files.
+    public func drop(_ entries: [EntryVersion]) async throws -> (dropped: Int, segments: [ObjectSegment]) {
+        try await db.write { db in
+            var dropped = 0
+            var segments: [ObjectSegment] = []
+            for entry in entries {
+                guard try Self.localVersion(db, bucket: entry.bucket, key: entry.key) == entry.version else { continue }
+                segments += try Self.segments(db, bucket: entry.bucket, key: entry.key)
+                try db.run("DELETE FROM objects WHERE bucket = ? AND key = ?", .text(entry.bucket), .text(entry.key))
+                try db.run("DELETE FROM object_tombstones WHERE bucket = ? AND key = ?", .text(entry.bucket), .text(entry.key))
+                dropped += 1
+            }
+            return (dropped, segments)
+        }
     }
 }
