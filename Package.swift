@@ -198,10 +198,19 @@ let package = Package(
             ],
             path: "Services/ObjectStore/Main"
         ),
+        .target(
+            name: "ObjectStoreBenchSupport",
+            dependencies: [
+                "ObjectStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Benchmarks/ObjectStoreBenchSupport"
+        ),
         .executableTarget(
             name: "ObjectStoreThroughput",
             dependencies: [
                 "ObjectStore",
+                "ObjectStoreBenchSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -211,6 +220,7 @@ let package = Package(
             name: "ObjectStoreClusterBench",
             dependencies: [
                 "ObjectStore",
+                "ObjectStoreBenchSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

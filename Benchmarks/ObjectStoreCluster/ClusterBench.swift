@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import ObjectStore
+import ObjectStoreBenchSupport
 
 /// `object-store-cluster-bench`: what replication costs. In one run it starts a single node
 /// (the fast path) and a three-node cluster with replication factor 3 (one zone per node,
@@ -49,7 +50,7 @@ struct ClusterBench: AsyncParsableCommand {
     func measure(nodes: [ClusterNode], key: AccessKey, label: String) async throws -> [Double] {
         let client = HTTPClient(eventLoopGroupProvider: .singleton,
                                 configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)))
-        let s3 = ClusterS3(client: client, endpoint: "http://127.0.0.1:\(nodes[0].s3Port)", key: key)
+        let s3 = BenchS3(client: client, endpoint: "http://127.0.0.1:\(nodes[0].s3Port)", key: key)
         do {
             let figures = try await measure(s3: s3, nodes: nodes, label: label)
             try await client.shutdown()
@@ -60,7 +61,7 @@ struct ClusterBench: AsyncParsableCommand {
         }
     }
 
-    func measure(s3: ClusterS3, nodes: [ClusterNode], label: String) async throws -> [Double] {
+    func measure(s3: BenchS3, nodes: [ClusterNode], label: String) async throws -> [Double] {
         var figures: [Double] = []
         for (name, size, count) in [("4KiB", 4 << 10, smallRequests), ("16MiB", 16 << 20, largeRequests)] {
             let body = ByteBuffer(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
@@ -78,84 +79,5 @@ struct ClusterBench: AsyncParsableCommand {
                        Double(count) / get * scale, scale == 1 ? "req/s" : "MB/s", cpu / Double(count) * 1000))
         }
         return figures
-    }
-}
-
-/// PUT and GET on bucket "bench", signed with SigV4 and UNSIGNED-PAYLOAD.
-struct ClusterS3: Sendable {
-    let client: HTTPClient
-    let endpoint: String
-    let key: AccessKey
-
-    func signed(_ method: String, _ objectKey: String) -> HTTPClientRequest {
-        let path = "/bench/" + objectKey
-        let host = String(endpoint.dropFirst("http://".count))
-        let amzDate = SigV4.formatAmzDate(Date())
-        let scope = SigV4.Scope(date: String(amzDate.prefix(8)), region: "garage", service: "s3")
-        let headers = ["host": host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "x-amz-date": amzDate]
-        let signedHeaders = headers.keys.sorted()
-        let canonical = SigV4.canonicalRequest(method: method, canonicalURI: path, canonicalQuery: "", headers: headers,
-                                               signedHeaders: signedHeaders, payloadHash: "UNSIGNED-PAYLOAD")
-        let signature = SigV4.signature(key: SigV4.signingKey(secret: key.secret, scope: scope),
-                                        stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, hashedPayload: SigV4.sha256Hex(canonical)))
-        var request = HTTPClientRequest(url: endpoint + path)
-        request.method = HTTPMethod(rawValue: method)
-        request.headers.add(name: "x-amz-content-sha256", value: "UNSIGNED-PAYLOAD")
-        request.headers.add(name: "x-amz-date", value: amzDate)
-        request.headers.add(name: "Authorization", value: "AWS4-HMAC-SHA256 Credential=\(key.id)/\(scope.string), SignedHeaders=\(signedHeaders.joined(separator: ";")), Signature=\(signature)")
-        return request
-    }
-
-    func put(key objectKey: String, body: ByteBuffer) async throws {
-        var request = signed("PUT", objectKey)
-        request.body = .bytes(body)
-        let response = try await client.execute(request, timeout: .seconds(120))
-        _ = try await response.body.collect(upTo: 1 << 20)
-        guard response.status == .ok else { throw BenchError("PUT \(objectKey): \(response.status)") }
-    }
-
-    func get(key objectKey: String) async throws -> Int {
-        let response = try await client.execute(signed("GET", objectKey), timeout: .seconds(120))
-        guard response.status == .ok else { throw BenchError("GET \(objectKey): \(response.status)") }
-        var total = 0
-        for try await buffer in response.body { total += buffer.readableBytes }
-        return total
-    }
-}
-
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-func say(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
-}
-
-/// Runs `count` operations with `concurrency` workers and returns the elapsed seconds.
-enum Load {
-    static func run(count: Int, concurrency: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> Double {
-        let next = LockedCounter()
-        let start = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask { while let i = next.take(below: count) { try await operation(i) } }
-            }
-            try await group.waitForAll()
-        }
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
-}
-
-final class LockedCounter: @unchecked Sendable {
-    private var value = 0
-    private let lock = NSLock()
-    func take(below limit: Int) -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard value < limit else { return nil }
-        value += 1
-        return value - 1
     }
 }

@@ -3,77 +3,37 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import ObjectStore
+import ObjectStoreBenchSupport
 
 /// One node of the benchmark cluster, started as a child process with its own directories
 /// and ports; `admin` calls its admin API.
 final class ClusterNode: @unchecked Sendable {
-    let process = Process()
+    let node: BenchNodeProcess
     let s3Port: Int
-    let adminPort: Int
     let rpcPort: Int
-    let token = "bench-admin-token"
 
     init(executable: String, directory: String, basePort: Int, secret: String, replicationFactor: Int) throws {
         s3Port = basePort
         rpcPort = basePort + 1
-        adminPort = basePort + 3
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let config = directory + "/garage.toml"
-        try """
+        node = try BenchNodeProcess(executable: executable, directory: directory, config: """
             metadata_dir = "\(directory)/meta"
             data_dir = "\(directory)/data"
             replication_factor = \(replicationFactor)
-            rpc_bind_addr = "127.0.0.1:\(rpcPort)"
-            rpc_public_addr = "127.0.0.1:\(rpcPort)"
+            rpc_bind_addr = "127.0.0.1:\(basePort + 1)"
+            rpc_public_addr = "127.0.0.1:\(basePort + 1)"
             rpc_secret = "\(secret)"
 
             [s3_api]
             s3_region = "garage"
-            api_bind_addr = "127.0.0.1:\(s3Port)"
-
-            [admin]
-            api_bind_addr = "127.0.0.1:\(adminPort)"
-            admin_token = "\(token)"
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-c", config, "server", "--log.level", "error"]
-        try process.run()
+            api_bind_addr = "127.0.0.1:\(basePort)"
+            """, adminPort: basePort + 3)
     }
 
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-
-    /// User plus system CPU seconds of the node so far (from /proc/PID/stat).
-    func cpuSeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
+    func stop() { node.stop() }
+    func cpuSeconds() -> Double { node.cpuSeconds() }
+    func waitUntilReady() async throws { try await node.waitUntilReady() }
     func admin(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> Any {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(adminPort)\(path)")
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let data = try await response.body.collect(upTo: 1 << 20)
-        guard response.status == .ok else { throw BenchError("admin \(path): \(response.status) \(String(buffer: data))") }
-        return try JSONSerialization.jsonObject(with: Data(data.readableBytesView))
-    }
-
-    func waitUntilReady() async throws {
-        for _ in 0..<200 {
-            if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(adminPort)/health"), timeout: .seconds(1)),
-               response.status == .ok { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw BenchError("node on port \(s3Port) did not start")
+        try await node.admin(method, path, body: body)
     }
 
     func status() async throws -> [String: Any] { try await admin(.GET, "/v1/status") as? [String: Any] ?? [:] }

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import ObjectStore
+import ObjectStoreBenchSupport
 
 /// `object-store-bench`: PUT and GET throughput for small (4 KiB) and large (16 MiB)
 /// objects at concurrency 1 and 16 against a fresh object-store node (started from the
@@ -75,11 +76,11 @@ struct ObjectStoreThroughput: AsyncParsableCommand {
             for concurrency in levels {
                 let count = concurrency == 1 ? max(requests / 4, 8) : requests
                 let prefix = "\(label.replacingOccurrences(of: " ", with: ""))-c\(concurrency)"
-                let cpuBefore = node.cpuSeconds(), clientBefore = BenchNode.ownCPUSeconds()
+                let cpuBefore = node.cpuSeconds(), clientBefore = BenchNodeProcess.ownCPUSeconds()
                 let put = try await Load.run(count: count, concurrency: concurrency) { i in
                     try await s3.put(key: "\(prefix)/\(i)", body: body)
                 }
-                let putCPU = node.cpuSeconds() - cpuBefore, clientCPU = BenchNode.ownCPUSeconds() - clientBefore
+                let putCPU = node.cpuSeconds() - cpuBefore, clientCPU = BenchNodeProcess.ownCPUSeconds() - clientBefore
                 let get = try await Load.run(count: count, concurrency: concurrency) { i in
                     let got = try await s3.get(key: "\(prefix)/\(i)")
                     guard got == size else { throw BenchError("GET \(prefix)/\(i) returned \(got) bytes, expected \(size)") }
@@ -102,45 +103,6 @@ struct ObjectStoreThroughput: AsyncParsableCommand {
             say(String(format: "summary: 16 MiB PUT c=%d %.1f MB/s = %.0f%% of dd conv=fdatasync, %.0f%% of dd oflag=direct (means)",
                        concurrency, putMBs, putMBs / (mean / 1e6) * 100, putMBs / (meanDirect / 1e6) * 100))
         }
-    }
-}
-
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-func say(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
-}
-
-/// Runs `count` operations with `concurrency` workers and returns the elapsed seconds.
-enum Load {
-    static func run(count: Int, concurrency: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> Double {
-        let next = Counter()
-        let start = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask {
-                    while let i = next.take(below: count) { try await operation(i) }
-                }
-            }
-            try await group.waitForAll()
-        }
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
-}
-
-final class Counter: @unchecked Sendable {
-    private var value = 0
-    private let lock = NSLock()
-    func take(below limit: Int) -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard value < limit else { return nil }
-        value += 1
-        return value - 1
     }
 }
 
