@@ -53,6 +53,20 @@ final class ScrapeConfigTests: XCTestCase {
         XCTAssertEqual(config.scrapeConfigs[1].scrapeTimeout, .seconds(5))
     }
 
+    /// Prometheus's global defaults: zero means the default, and an unset timeout is capped
+    /// at a shorter interval instead of making the file invalid.
+    func testGlobalZeroValuesAndShortIntervalTakePrometheusDefaults() throws {
+        let short = try parse("global:\n  scrape_interval: 5s\nscrape_configs:\n  - job_name: a\n")
+        XCTAssertEqual(short.global.scrapeTimeout, .seconds(5))
+        XCTAssertEqual(short.scrapeConfigs[0].scrapeInterval, .seconds(5))
+        XCTAssertEqual(short.scrapeConfigs[0].scrapeTimeout, .seconds(5))
+        let zeros = try parse("global:\n  scrape_interval: 0s\n  scrape_timeout: 0s\n  evaluation_interval: 0s\n")
+        XCTAssertEqual(zeros.global.scrapeInterval, .seconds(60))
+        XCTAssertEqual(zeros.global.scrapeTimeout, .seconds(10))
+        XCTAssertEqual(zeros.global.evaluationInterval, .seconds(60))
+        XCTAssertEqual(try parse("global:\n  evaluation_interval: 30s\n").global.evaluationInterval, .seconds(30))
+    }
+
     func testEmptyFileHasNoScrapeConfigs() throws {
         XCTAssertEqual(try parse("global:\n  scrape_interval: 1m\n").scrapeConfigs.count, 0)
         XCTAssertEqual(PrometheusConfig.empty.global.scrapeInterval, .seconds(60))

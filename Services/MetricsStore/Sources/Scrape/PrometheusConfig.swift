@@ -109,9 +109,16 @@ public struct GlobalConfig: Decodable, Sendable {
     public init(from decoder: any Decoder) throws {
         guard !decoder.isNull() else { return }
         let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        scrapeInterval = try c.decodeIfPresent(PrometheusDuration.self, forKey: .scrapeInterval) ?? scrapeInterval
-        scrapeTimeout = try c.decodeIfPresent(PrometheusDuration.self, forKey: .scrapeTimeout) ?? scrapeTimeout
-        evaluationInterval = try c.decodeIfPresent(PrometheusDuration.self, forKey: .evaluationInterval) ?? evaluationInterval
+        // As Prometheus: a written block starts from zero values, and zero (absent or
+        // written as 0) takes the default; an unset timeout is capped at the interval, so
+        // `scrape_interval: 5s` alone is valid with a 5s timeout.
+        let zero = PrometheusDuration(milliseconds: 0)
+        let interval = try c.decodeIfPresent(PrometheusDuration.self, forKey: .scrapeInterval) ?? zero
+        if interval != zero { scrapeInterval = interval }
+        let timeout = try c.decodeIfPresent(PrometheusDuration.self, forKey: .scrapeTimeout) ?? zero
+        scrapeTimeout = timeout != zero ? timeout : min(scrapeTimeout, scrapeInterval)
+        let evaluation = try c.decodeIfPresent(PrometheusDuration.self, forKey: .evaluationInterval) ?? zero
+        if evaluation != zero { evaluationInterval = evaluation }
         externalLabels = try c.decodeIfPresent([String: String].self, forKey: .externalLabels) ?? [:]
         ruleQueryOffset = try c.decodeIfPresent(PrometheusDuration.self, forKey: .ruleQueryOffset) ?? ruleQueryOffset
     }
