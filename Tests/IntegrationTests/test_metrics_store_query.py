@@ -3,6 +3,7 @@ shapes and error answers, read by the real promtool (Debian's Prometheus 2.42), 
 same queries answered equally by a real Prometheus holding the same samples."""
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -15,14 +16,39 @@ from test_metrics_store import MetricsStore
 T0 = (int(time.time()) // 60) * 60 * 1000 - 3_600_000   # an hour ago, whole minute
 
 
+def requests_series():
+    """Four counters over an hour at 15 s: jobs api (1/s) and db (0.5/s), instances a and b."""
+    return [({"__name__": "requests_total", "job": job, "instance": instance},
+             [(T0 + i * 15_000, i * 15 * rate) for i in range(241)])
+            for job, rate in (("api", 1.0), ("db", 0.5)) for instance in ("a", "b")]
+
+
+@contextlib.contextmanager
+def prometheus_with_requests(tmp_path, *flags):
+    """A real Prometheus 2.42 holding `requests_series()`; yields its base URL."""
+    from conftest import HOST, free_port, wait_until
+    port = free_port()
+    config = tmp_path / "prom.yml"
+    config.write_text("global:\n  scrape_interval: 1h\n")
+    proc = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'prom'}",
+                             f"--web.listen-address={HOST}:{port}", "--web.enable-remote-write-receiver", *flags],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        prom = MetricsStore(tmp_path)   # only for its write() helper, pointed at Prometheus
+        prom.port = port
+        wait_until(lambda: requests.get(f"http://{HOST}:{port}/-/ready", timeout=1).status_code == 200
+                   if proc.poll() is None else False, timeout=30, message="prometheus ready")
+        assert prom.write(requests_series()).status_code == 204
+        yield f"http://{HOST}:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
 @pytest.fixture
 def loaded(tmp_path):
     store = MetricsStore(tmp_path).start()
-    series = []
-    for job, rate in (("api", 1.0), ("db", 0.5)):
-        for instance in ("a", "b"):
-            samples = [(T0 + i * 15_000, i * 15 * rate) for i in range(241)]
-            series.append(({"__name__": "requests_total", "job": job, "instance": instance}, samples))
+    series = requests_series()
     series.append(({"__name__": "temperature", "room": "x<y"}, [(T0, 21.5), (T0 + 60_000, 1e-7)]))
     assert store.write(series).status_code == 204
     yield store
@@ -139,39 +165,19 @@ def test_same_answers_as_a_real_prometheus(loaded, tmp_path):
     both answer the same queries. Evaluation times fall between sample times: Prometheus 3
     (whose semantics metrics-store follows) leaves range windows open on the left, 2.42
     closes them, so a sample exactly on a window's start would count in one only."""
-    from conftest import HOST, free_port, wait_until
-    port = free_port()
-    config = tmp_path / "prom.yml"
-    config.write_text("global:\n  scrape_interval: 1h\n")
-    proc = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'prom'}",
-                             f"--web.listen-address={HOST}:{port}", "--web.enable-remote-write-receiver"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        prom = MetricsStore(tmp_path)   # only for its write() helper, pointed at Prometheus
-        prom.port = port
-        wait_until(lambda: requests.get(f"http://{HOST}:{port}/-/ready", timeout=1).status_code == 200
-                   if proc.poll() is None else False, timeout=30, message="prometheus ready")
-        series = []
-        for job, rate in (("api", 1.0), ("db", 0.5)):
-            for instance in ("a", "b"):
-                series.append(({"__name__": "requests_total", "job": job, "instance": instance},
-                               [(T0 + i * 15_000, i * 15 * rate) for i in range(241)]))
-        assert prom.write(series).status_code == 204
+    with prometheus_with_requests(tmp_path) as prometheus:
         at = T0 / 1000 + 1807
         for q in ['sum by (job) (rate(requests_total[5m]))', 'topk(2, requests_total)', 'requests_total{job=~"d.*"} * 2',
                   'histogram_quantile(0.5, sum by (le) (rate(requests_total[5m])))', 'count_values("v", requests_total)',
                   'avg_over_time(requests_total[10m]) / ignoring(job) group_left sum without(job) (requests_total)']:
             ours = query(loaded, "/api/v1/query", query=q, time=at).json()
-            theirs = requests.get(f"http://{HOST}:{port}/api/v1/query", params={"query": q, "time": at}, timeout=10).json()
+            theirs = requests.get(prometheus + "/api/v1/query", params={"query": q, "time": at}, timeout=10).json()
             assert ours.get("status") == theirs.get("status"), q
             assert same(ours["data"]["result"], theirs["data"]["result"]), (q, ours, theirs)
         params = {"query": "rate(requests_total[2m])", "start": T0 / 1000 + 7, "end": T0 / 1000 + 3607, "step": 60}
         ours = requests.get(loaded.url + "/api/v1/query_range", params=params, timeout=10).json()
-        theirs = requests.get(f"http://{HOST}:{port}/api/v1/query_range", params=params, timeout=10).json()
+        theirs = requests.get(prometheus + "/api/v1/query_range", params=params, timeout=10).json()
         assert same(ours["data"]["result"], theirs["data"]["result"])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_stats_have_prometheus_shape(loaded):
@@ -197,42 +203,21 @@ def test_stats_have_prometheus_shape(loaded):
 def test_sample_counts_equal_a_real_prometheus(loaded, tmp_path):
     """totalQueryableSamples (and per step) is defined as Prometheus 2.42 defines it, so
     both agree on the same samples. peakSamples is each engine's own accounting."""
-    from conftest import HOST, free_port, wait_until
-    port = free_port()
-    config = tmp_path / "prom.yml"
-    config.write_text("global:\n  scrape_interval: 1h\n")
-    proc = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'prom'}",
-                             f"--web.listen-address={HOST}:{port}", "--web.enable-remote-write-receiver",
-                             "--enable-feature=promql-per-step-stats"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        prom = MetricsStore(tmp_path)
-        prom.port = port
-        wait_until(lambda: requests.get(f"http://{HOST}:{port}/-/ready", timeout=1).status_code == 200
-                   if proc.poll() is None else False, timeout=30, message="prometheus ready")
-        series = []
-        for job, rate in (("api", 1.0), ("db", 0.5)):
-            for instance in ("a", "b"):
-                series.append(({"__name__": "requests_total", "job": job, "instance": instance},
-                               [(T0 + i * 15_000, i * 15 * rate) for i in range(241)]))
-        assert prom.write(series).status_code == 204
+    with prometheus_with_requests(tmp_path, "--enable-feature=promql-per-step-stats") as prometheus:
         at = T0 / 1000 + 1807
         for q in ['requests_total', 'sum by (job) (rate(requests_total[5m]))', 'requests_total[3m]',
                   'max_over_time(rate(requests_total[2m])[10m:1m])', 'topk(1, requests_total) + requests_total']:
             ours = query(loaded, "/api/v1/query", query=q, time=at, stats="all").json()["data"]["stats"]["samples"]
-            theirs = requests.get(f"http://{HOST}:{port}/api/v1/query", timeout=10,
+            theirs = requests.get(prometheus + "/api/v1/query", timeout=10,
                                   params={"query": q, "time": at, "stats": "all"}).json()["data"]["stats"]["samples"]
             assert ours["totalQueryableSamples"] == theirs["totalQueryableSamples"], (q, ours, theirs)
             assert ours["totalQueryableSamplesPerStep"] == theirs["totalQueryableSamplesPerStep"], (q, ours, theirs)
         for q in ['rate(requests_total[2m])', 'requests_total * 2', 'avg_over_time(requests_total[10m])']:
             params = {"query": q, "start": T0 / 1000 + 7, "end": T0 / 1000 + 3607, "step": 60, "stats": "all"}
             ours = requests.get(loaded.url + "/api/v1/query_range", params=params, timeout=10).json()["data"]["stats"]["samples"]
-            theirs = requests.get(f"http://{HOST}:{port}/api/v1/query_range", params=params, timeout=10).json()["data"]["stats"]["samples"]
+            theirs = requests.get(prometheus + "/api/v1/query_range", params=params, timeout=10).json()["data"]["stats"]["samples"]
             assert ours["totalQueryableSamples"] == theirs["totalQueryableSamples"], q
             assert ours["totalQueryableSamplesPerStep"] == theirs["totalQueryableSamplesPerStep"], q
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_default_subquery_step_follows_evaluation_interval_across_reloads(tmp_path):
