@@ -29,6 +29,13 @@ extension Decoder {
 }
 
 extension KeyedDecodingContainer {
+    /// A configuration error at `key` below this container, with a message that names the
+    /// problem; configuration loaders print the key path with it.
+    public func invalid(_ key: Key, _ message: String) -> DecodingError {
+        DecodingError.dataCorrupted(.init(codingPath: codingPath + [key], debugDescription: message,
+                                          underlyingError: ConfigValueError(message)))
+    }
+
     /// Decodes an optional section where `key:` with no value means "present, all
     /// defaults" (as in otelcol's `protocols: { grpc: }`), and an absent key means nil.
     public func decodeSection<T: Decodable>(_ type: T.Type, forKey key: Key, default makeDefault: () -> T) throws -> T? {

@@ -133,7 +133,7 @@ public struct ServiceConfig: Decodable, Sendable {
                 let id = try ComponentID(parsing: key.stringValue)
                 guard let signal = Signal(rawValue: id.type) else {
                     let message = "unknown pipeline type \"\(id.type)\" (valid values: traces, metrics, logs)"
-                    throw DecodingError.dataCorrupted(.init(codingPath: nested.codingPath + [key], debugDescription: message, underlyingError: ConfigValueError(message)))
+                    throw nested.invalid(key, message)
                 }
                 var pipeline = try nested.decode(PipelineConfig.self, forKey: key)
                 pipeline.signal = signal

@@ -39,7 +39,7 @@ extension KeyedDecodingContainer where Key == AnyCodingKey {
             }
             guard knownTypes.contains(id.type) else {
                 let message = "unknown \(kind) type \"\(id.type)\" for id \"\(id)\" (valid values: \(knownTypes.joined(separator: ", ")))"
-                throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key], debugDescription: message, underlyingError: ConfigValueError(message)))
+                throw invalid(key, message)
             }
             result[id] = try decodeOne(id, key)
         }

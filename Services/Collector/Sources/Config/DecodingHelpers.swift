@@ -18,8 +18,4 @@ extension KeyedDecodingContainer {
         guard contains(key), try !decodeNil(forKey: key) else { return nil }
         return try superDecoder(forKey: key).strictContainer(keyedBy: SectionKey.self)
     }
-
-    func invalid(_ key: Key, _ message: String) -> DecodingError {
-        DecodingError.dataCorrupted(.init(codingPath: codingPath + [key], debugDescription: message, underlyingError: ConfigValueError(message)))
-    }
 }

@@ -49,18 +49,14 @@ public struct AlertmanagerConfig: Decodable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        func invalid(_ key: CodingKeys, _ message: String) -> DecodingError {
-            DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [key], debugDescription: message,
-                                              underlyingError: ConfigValueError(message)))
-        }
         scheme = try c.decodeIfPresent(String.self, forKey: .scheme) ?? "http"
-        guard scheme == "http" || scheme == "https" else { throw invalid(.scheme, "unsupported scheme \"\(scheme)\"") }
+        guard scheme == "http" || scheme == "https" else { throw c.invalid(.scheme, "unsupported scheme \"\(scheme)\"") }
         pathPrefix = try c.decodeIfPresent(String.self, forKey: .pathPrefix) ?? "/"
         timeout = try c.decodeIfPresent(PrometheusDuration.self, forKey: .timeout) ?? .seconds(10)
-        guard timeout.milliseconds > 0 else { throw invalid(.timeout, "timeout must be greater than 0") }
+        guard timeout.milliseconds > 0 else { throw c.invalid(.timeout, "timeout must be greater than 0") }
         let version = try c.decodeIfPresent(String.self, forKey: .apiVersion) ?? "v2"
         // Prometheus 3 dropped v1; Alertmanager 0.27 removed it too.
-        guard version == "v2" else { throw invalid(.apiVersion, "expected Alertmanager api version to be one of [v2] but got \(version)") }
+        guard version == "v2" else { throw c.invalid(.apiVersion, "expected Alertmanager api version to be one of [v2] but got \(version)") }
         staticConfigs = try c.decodeIfPresent([TargetGroup].self, forKey: .staticConfigs) ?? []
     }
 

@@ -41,16 +41,16 @@ public struct PrometheusConfig: Decodable, Sendable {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         let global = try container.decodeIfPresent(GlobalConfig.self, forKey: .global) ?? GlobalConfig()
         if global.scrapeTimeout > global.scrapeInterval {
-            throw Self.invalid(container, .global, "global scrape timeout greater than scrape interval")
+            throw container.invalid(.global, "global scrape timeout greater than scrape interval")
         }
         var raw = try container.decodeIfPresent([ScrapeConfig?].self, forKey: .scrapeConfigs) ?? []
         var seen = Set<String>()
         for index in raw.indices {
             guard var config = raw[index] else {
-                throw Self.invalid(container, .scrapeConfigs, "empty or null scrape config section")
+                throw container.invalid(.scrapeConfigs, "empty or null scrape config section")
             }
             guard seen.insert(config.jobName).inserted else {
-                throw Self.invalid(container, .scrapeConfigs, "found multiple scrape configs with job name \"\(config.jobName)\"")
+                throw container.invalid(.scrapeConfigs, "found multiple scrape configs with job name \"\(config.jobName)\"")
             }
             do {
                 try config.resolveDefaults(global)
@@ -63,13 +63,8 @@ public struct PrometheusConfig: Decodable, Sendable {
         }
         self.init(global: global, scrapeConfigs: raw.compactMap { $0 })
         ruleFiles = try container.decodeIfPresent([String].self, forKey: .ruleFiles) ?? []
-        if let problem = RuleFileGlob.validate(ruleFiles) { throw Self.invalid(container, .ruleFiles, problem) }
+        if let problem = RuleFileGlob.validate(ruleFiles) { throw container.invalid(.ruleFiles, problem) }
         alerting = try container.decodeIfPresent(AlertingConfig.self, forKey: .alerting) ?? AlertingConfig()
-    }
-
-    static func invalid(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, _ message: String) -> DecodingError {
-        DecodingError.dataCorrupted(.init(codingPath: container.codingPath + [key], debugDescription: message,
-                                          underlyingError: ConfigValueError(message)))
     }
 
     /// Reads and validates a prometheus.yml; errors name the file and the key.

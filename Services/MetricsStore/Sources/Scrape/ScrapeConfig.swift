@@ -47,12 +47,8 @@ public struct ScrapeConfig: Decodable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        func invalid(_ key: CodingKeys, _ message: String) -> DecodingError {
-            DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [key], debugDescription: message,
-                                              underlyingError: ConfigValueError(message)))
-        }
         jobName = try c.decode(String.self, forKey: .jobName)
-        guard !jobName.isEmpty else { throw invalid(.jobName, "job_name is empty") }
+        guard !jobName.isEmpty else { throw c.invalid(.jobName, "job_name is empty") }
         intervalWritten = c.contains(.scrapeInterval)
         timeoutWritten = c.contains(.scrapeTimeout)
         scrapeInterval = try c.decodeIfPresent(PrometheusDuration.self, forKey: .scrapeInterval) ?? .seconds(60)
@@ -61,8 +57,8 @@ public struct ScrapeConfig: Decodable, Sendable {
         scheme = try c.decodeIfPresent(String.self, forKey: .scheme) ?? scheme
         switch scheme {
         case "http": break
-        case "https": throw invalid(.scheme, "scheme \"https\" is not supported yet")
-        default: throw invalid(.scheme, "URL scheme must be 'http' or 'https'")
+        case "https": throw c.invalid(.scheme, "scheme \"https\" is not supported yet")
+        default: throw c.invalid(.scheme, "URL scheme must be 'http' or 'https'")
         }
         params = try c.decodeIfPresent([String: [String]].self, forKey: .params) ?? [:]
         honorLabels = try c.decodeIfPresent(Bool.self, forKey: .honorLabels) ?? false
@@ -73,13 +69,11 @@ public struct ScrapeConfig: Decodable, Sendable {
         relabelConfigs = try c.decodeIfPresent([RelabelConfig].self, forKey: .relabelConfigs) ?? []
         metricRelabelConfigs = try c.decodeIfPresent([RelabelConfig].self, forKey: .metricRelabelConfigs) ?? []
         sampleLimit = try c.decodeIfPresent(Int.self, forKey: .sampleLimit) ?? 0
-        guard sampleLimit >= 0 else { throw invalid(.sampleLimit, "sample_limit must not be negative") }
-        authorization = try Self.decodeAuthorization(c, invalid)
+        guard sampleLimit >= 0 else { throw c.invalid(.sampleLimit, "sample_limit must not be negative") }
+        authorization = try Self.decodeAuthorization(c)
     }
 
-    private static func decodeAuthorization(
-        _ c: KeyedDecodingContainer<CodingKeys>, _ invalid: (CodingKeys, String) -> DecodingError
-    ) throws -> Authorization? {
+    private static func decodeAuthorization(_ c: KeyedDecodingContainer<CodingKeys>) throws -> Authorization? {
         do {
             return try Authorization.combining(
                 basic: c.decodeIfPresent(BasicAuth.self, forKey: .basicAuth),
@@ -87,7 +81,7 @@ public struct ScrapeConfig: Decodable, Sendable {
                 bearerTokenFile: c.decodeIfPresent(String.self, forKey: .bearerTokenFile),
                 header: c.decodeIfPresent(AuthorizationHeader.self, forKey: .authorization))
         } catch let conflict as AuthorizationConflict {
-            throw invalid(CodingKeys(rawValue: conflict.key) ?? .authorization, conflict.message)
+            throw c.invalid(CodingKeys(rawValue: conflict.key) ?? .authorization, conflict.message)
         }
     }
 
@@ -146,9 +140,7 @@ public struct FileSDConfig: Decodable, Sendable {
             let name = (file as NSString).lastPathComponent
             // Prometheus: `^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$`.
             guard [".json", ".yml", ".yaml"].contains(where: { name.lowercased().hasSuffix($0) }) else {
-                let message = "path name \"\(file)\" is not valid for file discovery"
-                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.files], debugDescription: message,
-                                                        underlyingError: ConfigValueError(message)))
+                throw c.invalid(.files, "path name \"\(file)\" is not valid for file discovery")
             }
         }
     }
@@ -220,9 +212,7 @@ public struct BasicAuth: Decodable, Sendable {
         password = try c.decodeIfPresent(String.self, forKey: .password) ?? ""
         passwordFile = try c.decodeIfPresent(String.self, forKey: .passwordFile)
         if !password.isEmpty, passwordFile != nil {
-            let message = "at most one of basic_auth password & password_file must be configured"
-            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.passwordFile], debugDescription: message,
-                                                    underlyingError: ConfigValueError(message)))
+            throw c.invalid(.passwordFile, "at most one of basic_auth password & password_file must be configured")
         }
     }
 }
@@ -243,17 +233,13 @@ public struct AuthorizationHeader: Decodable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        func invalid(_ message: String) -> DecodingError {
-            DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.type], debugDescription: message,
-                                              underlyingError: ConfigValueError(message)))
-        }
         type = try c.decodeIfPresent(String.self, forKey: .type) ?? "Bearer"
         if type.isEmpty { type = "Bearer" }
-        if type.lowercased() == "basic" { throw invalid("authorization type cannot be set to \"basic\", use \"basic_auth\" instead") }
+        if type.lowercased() == "basic" { throw c.invalid(.type, "authorization type cannot be set to \"basic\", use \"basic_auth\" instead") }
         credentials = try c.decodeIfPresent(String.self, forKey: .credentials) ?? ""
         credentialsFile = try c.decodeIfPresent(String.self, forKey: .credentialsFile)
         if !credentials.isEmpty, credentialsFile != nil {
-            throw invalid("at most one of authorization credentials & credentials_file must be configured")
+            throw c.invalid(.type, "at most one of authorization credentials & credentials_file must be configured")
         }
     }
 }

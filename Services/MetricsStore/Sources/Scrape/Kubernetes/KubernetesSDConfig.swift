@@ -94,16 +94,12 @@ public struct KubernetesSDConfig: Decodable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        func invalid(_ key: CodingKeys, _ message: String) -> DecodingError {
-            DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [key], debugDescription: message,
-                                              underlyingError: ConfigValueError(message)))
-        }
         guard c.contains(.role) else {
-            throw invalid(.role, "role missing (one of: pod, service, endpoints, endpointslice, node, ingress)")
+            throw c.invalid(.role, "role missing (one of: pod, service, endpoints, endpointslice, node, ingress)")
         }
         role = try Self.decodeRole(c, .role)
         guard Role.supported.contains(role) else {
-            throw invalid(.role, "role \"\(role.rawValue)\" is not supported by this metrics-store yet (supported: pod, service, endpoints, endpointslice, node)")
+            throw c.invalid(.role, "role \"\(role.rawValue)\" is not supported by this metrics-store yet (supported: pod, service, endpoints, endpointslice, node)")
         }
         let unsupported: [(CodingKeys, String)] = [
             (.kubeconfigFile, "kubeconfig_file is not supported; set api_server and its credentials instead"),
@@ -115,11 +111,11 @@ public struct KubernetesSDConfig: Decodable, Sendable {
             (.proxyFromEnvironment, "proxy_from_environment is not supported: the API server must be reachable directly"),
             (.proxyConnectHeader, "proxy_connect_header is not supported: the API server must be reachable directly"),
         ]
-        for (key, message) in unsupported where c.contains(key) { throw invalid(key, message) }
+        for (key, message) in unsupported where c.contains(key) { throw c.invalid(key, message) }
 
         if let text = try c.decodeIfPresent(String.self, forKey: .apiServer) {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-                throw invalid(.apiServer, "api_server must be an http or https URL, got \"\(text)\"")
+                throw c.invalid(.apiServer, "api_server must be an http or https URL, got \"\(text)\"")
             }
             apiServer = url
         }
@@ -135,21 +131,21 @@ public struct KubernetesSDConfig: Decodable, Sendable {
                 bearerTokenFile: c.decodeIfPresent(String.self, forKey: .bearerTokenFile),
                 header: c.decodeIfPresent(AuthorizationHeader.self, forKey: .authorization))
         } catch let conflict as AuthorizationConflict {
-            throw invalid(CodingKeys(rawValue: conflict.key) ?? .authorization, conflict.message)
+            throw c.invalid(CodingKeys(rawValue: conflict.key) ?? .authorization, conflict.message)
         }
 
         let customHTTP = authorization != nil || tls != TLSConfig() || !followRedirects || !enableHTTP2
         if apiServer == nil, customHTTP {
-            throw invalid(.apiServer, "to use custom HTTP client configuration please provide the 'api_server' URL explicitly")
+            throw c.invalid(.apiServer, "to use custom HTTP client configuration please provide the 'api_server' URL explicitly")
         }
         if apiServer != nil, namespaces.ownNamespace {
-            throw invalid(.namespaces, "cannot use 'api_server' and 'namespaces.own_namespace' simultaneously")
+            throw c.invalid(.namespaces, "cannot use 'api_server' and 'namespaces.own_namespace' simultaneously")
         }
-        try validateSelectors(invalid)
+        try validateSelectors(in: c)
     }
 
     /// Prometheus allows per role only the selectors of the objects that role reads.
-    private func validateSelectors(_ invalid: (CodingKeys, String) -> DecodingError) throws {
+    private func validateSelectors(in c: KeyedDecodingContainer<CodingKeys>) throws {
         let allowed: [Role: [Role]] = [
             .pod: [.pod, .node], .service: [.service], .endpoints: [.pod, .service, .endpoints],
             .endpointslice: [.pod, .service, .endpointslice], .node: [.node], .ingress: [.ingress],
@@ -157,11 +153,11 @@ public struct KubernetesSDConfig: Decodable, Sendable {
         var seen = Set<Role>()
         for selector in selectors {
             guard seen.insert(selector.role).inserted else {
-                throw invalid(.selectors, "duplicated selector role: \(selector.role.rawValue)")
+                throw c.invalid(.selectors, "duplicated selector role: \(selector.role.rawValue)")
             }
             let roles = allowed[role] ?? []
             guard roles.contains(selector.role) else {
-                throw invalid(.selectors, "\(role.rawValue) role supports only \(roles.map(\.rawValue).joined(separator: ", ")) selectors")
+                throw c.invalid(.selectors, "\(role.rawValue) role supports only \(roles.map(\.rawValue).joined(separator: ", ")) selectors")
             }
         }
     }
@@ -169,9 +165,7 @@ public struct KubernetesSDConfig: Decodable, Sendable {
     static func decodeRole<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> Role {
         let text = try c.decode(String.self, forKey: key)
         guard let role = Role(rawValue: text) else {
-            let message = "unknown Kubernetes SD role \"\(text)\""
-            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [key], debugDescription: message,
-                                                    underlyingError: ConfigValueError(message)))
+            throw c.invalid(key, "unknown Kubernetes SD role \"\(text)\"")
         }
         return role
     }
@@ -214,15 +208,11 @@ public struct TLSConfig: Decodable, Sendable, Equatable {
         keyFile = try c.decodeIfPresent(String.self, forKey: .keyFile).flatMap { $0.isEmpty ? nil : $0 }
         serverName = try c.decodeIfPresent(String.self, forKey: .serverName).flatMap { $0.isEmpty ? nil : $0 }
         insecureSkipVerify = try c.decodeIfPresent(Bool.self, forKey: .insecureSkipVerify) ?? false
-        func invalid(_ key: CodingKeys, _ message: String) -> DecodingError {
-            DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [key], debugDescription: message,
-                                              underlyingError: ConfigValueError(message)))
-        }
         if certFile != nil, keyFile == nil {
-            throw invalid(.keyFile, "exactly one of key or key_file must be configured when a client certificate is configured")
+            throw c.invalid(.keyFile, "exactly one of key or key_file must be configured when a client certificate is configured")
         }
         if keyFile != nil, certFile == nil {
-            throw invalid(.certFile, "exactly one of cert or cert_file must be configured when a client key is configured")
+            throw c.invalid(.certFile, "exactly one of cert or cert_file must be configured when a client key is configured")
         }
     }
 }
