@@ -52,12 +52,8 @@ final class BlockCompactionTests: XCTestCase {
         var first = XORChunk(), second = XORChunk()
         for t in stride(from: Int64(0), to: 100, by: 10) { first.append(timestamp: t, value: Double(t)) }
         for t in stride(from: Int64(50), to: 150, by: 10) { second.append(timestamp: t, value: Double(t)) }
-        let merged = BlockCompactor.ordered([second, first])
-        var times: [Int64] = []
-        for chunk in merged {
-            var iterator = chunk.makeIterator()
-            while let (t, _) = try? iterator.next() { times.append(t) }
-        }
+        let merged = BlockCompactor.ordered([.xor(second), .xor(first)])
+        let times = merged.flatMap { (try? $0.samples()) ?? [] }.map(\.timestamp)
         XCTAssertEqual(times, Array(stride(from: Int64(0), to: 150, by: 10)))
     }
 

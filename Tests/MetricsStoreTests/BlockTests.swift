@@ -53,15 +53,13 @@ final class BlockTests: XCTestCase {
         return series.sorted { $0.labels < $1.labels }
     }
 
-    private func samples(_ chunk: XORChunk) throws -> [(Int64, UInt64)] {
-        var iterator = chunk.makeIterator()
-        var result: [(Int64, UInt64)] = []
-        while let (timestamp, value) = try iterator.next() { result.append((timestamp, value.bitPattern)) }
-        return result
+    private func samples(_ chunk: StoredChunk) throws -> [(Int64, UInt64)] {
+        try chunk.samples().map { ($0.timestamp, $0.value.bitPattern) }
     }
 
-    private func writeBlock(_ series: [BlockSeries], maxSegmentSize: Int = 512 << 20) throws -> (BlockMeta, String) {
-        let meta = try BlockWriter(directory: root, maxSegmentSize: maxSegmentSize).write(series)
+    private func writeBlock(_ series: [BlockSeries], maxSegmentSize: Int = 512 << 20,
+                            encoding: BlockChunkEncoding = .xor) throws -> (BlockMeta, String) {
+        let meta = try BlockWriter(directory: root, maxSegmentSize: maxSegmentSize, chunkEncoding: encoding).write(series)
         return (meta, root + "/" + meta.ulid)
     }
 
@@ -277,19 +275,56 @@ final class BlockTests: XCTestCase {
             series.append(BlockSeries(labels: labels, chunks: chunks))
         }
         series.sort { $0.labels < $1.labels }
-        let (meta, path) = try writeBlock(series)
-
-        var total = 0
-        let enumerator = FileManager.default.enumerator(atPath: path)!
-        while let file = enumerator.nextObject() as? String {
-            let attributes = try FileManager.default.attributesOfItem(atPath: path + "/" + file)
-            if attributes[.type] as? FileAttributeType == .typeRegular { total += (attributes[.size] as? Int) ?? 0 }
+        var bytesPerSample: [BlockChunkEncoding: Double] = [:]
+        for encoding in BlockChunkEncoding.allCases {
+            let (meta, path) = try writeBlock(series, encoding: encoding)
+            var total = 0
+            let enumerator = FileManager.default.enumerator(atPath: path)!
+            while let file = enumerator.nextObject() as? String {
+                let attributes = try FileManager.default.attributesOfItem(atPath: path + "/" + file)
+                if attributes[.type] as? FileAttributeType == .typeRegular { total += (attributes[.size] as? Int) ?? 0 }
+            }
+            bytesPerSample[encoding] = Double(total) / Double(meta.stats.numSamples)
+            let indexSize = (try FileManager.default.attributesOfItem(atPath: path + "/index")[.size] as? Int) ?? 0
+            print("\(encoding) block size: \(total) bytes (index \(indexSize)) for \(meta.stats.numSamples) samples of \(meta.stats.numSeries) series: \(String(format: "%.3f", bytesPerSample[encoding]!)) bytes/sample")
+            XCTAssertEqual(meta.stats.numSamples, 4_800_000)
         }
-        let bytesPerSample = Double(total) / Double(meta.stats.numSamples)
-        let indexSize = (try FileManager.default.attributesOfItem(atPath: path + "/index")[.size] as? Int) ?? 0
-        print("block size: \(total) bytes (index \(indexSize)) for \(meta.stats.numSamples) samples of \(meta.stats.numSeries) series: \(String(format: "%.3f", bytesPerSample)) bytes/sample")
-        XCTAssertEqual(meta.stats.numSamples, 4_800_000)
-        XCTAssertLessThan(bytesPerSample, 3, "Prometheus reaches 1-2 bytes/sample on such data")
+        XCTAssertLessThan(bytesPerSample[.xor]!, 3, "Prometheus reaches 1-2 bytes/sample on such data")
+        XCTAssertLessThan(bytesPerSample[.decimal]!, bytesPerSample[.xor]! * 0.75, "decimal chunks should save at least a quarter on integer and two-decimal data")
+    }
+
+    func testDecimalBlockReadsBackEverySampleAndMergesWithXORBlocks() throws {
+        let series = makeSeries(count: 40, chunksPerSeries: 4)
+        let (decimalMeta, decimalPath) = try writeBlock(series, encoding: .decimal)
+        XCTAssertEqual(decimalMeta.stats.numSamples, 40 * 480)
+        XCTAssertEqual(decimalMeta.stats.numChunks, 40, "four 120-sample chunks per series become one")
+        let decimal = try BlockReader(directory: decimalPath)
+        let read = try decimal.select(matchers: [try .regex("job", ".+")], mint: .min, maxt: .max)
+        XCTAssertEqual(read.map(\.labels), series.map(\.labels))
+        for ((_, chunks), expected) in zip(read, series) {
+            XCTAssertEqual(try chunks.flatMap { try samples($0) }.map(\.0), try expected.chunks.flatMap { try samples($0) }.map(\.0))
+            XCTAssertEqual(try chunks.flatMap { try samples($0) }.map(\.1), try expected.chunks.flatMap { try samples($0) }.map(\.1))
+        }
+
+        // A block of the following hours in Prometheus's format, merged with the decimal
+        // one as compaction does, in either encoding: the same samples come out.
+        let later = makeSeries(count: 40, chunksPerSeries: 4, start: 1_700_000_000_000 + 480 * 15_000)
+        let (_, xorPath) = try writeBlock(later, encoding: .xor)
+        let merged = try BlockCompactor.merge([decimal, try BlockReader(directory: xorPath)])
+        for encoding in BlockChunkEncoding.allCases {
+            let meta = try BlockWriter(directory: root, chunkEncoding: encoding).write(merged)
+            let reader = try BlockReader(directory: root + "/" + meta.ulid)
+            for (ref, (first, second)) in zip(try reader.allPostings(), zip(series, later)) {
+                let (labels, metas) = try reader.series(ref)
+                XCTAssertEqual(labels, first.labels)
+                let got = try metas.flatMap { try samples(try reader.chunk($0.ref)) }
+                let want = try (first.chunks + second.chunks).flatMap { try samples($0) }
+                XCTAssertEqual(got.map(\.0), want.map(\.0))
+                XCTAssertEqual(got.map(\.1), want.map(\.1))
+                let encodings = Set(try metas.map { try reader.chunk($0.ref).encoding })
+                XCTAssertEqual(encodings, encoding == .xor ? [XORChunk.encoding] : [DecimalChunk.encoding], "\(encoding)")
+            }
+        }
     }
 
     // MARK: - Prometheus's own tool
@@ -314,8 +349,17 @@ final class BlockTests: XCTestCase {
     }
 
     func testPromtoolListsAndAnalyzesOurBlock() throws {
+        try assertPromtoolListsAndAnalyzes(encoding: .xor)
+    }
+
+    /// promtool reads a block's index and meta whatever its chunks' encoding.
+    func testPromtoolListsAndAnalyzesADecimalBlock() throws {
+        try assertPromtoolListsAndAnalyzes(encoding: .decimal)
+    }
+
+    private func assertPromtoolListsAndAnalyzes(encoding: BlockChunkEncoding) throws {
         let series = makeSeries(count: 1_000, chunksPerSeries: 4)
-        let (meta, _) = try writeBlock(series)
+        let (meta, _) = try writeBlock(series, encoding: encoding)
 
         let (listStatus, list) = try promtool(["tsdb", "list", root])
         XCTAssertEqual(listStatus, 0, list)

@@ -19,6 +19,9 @@ struct MetricsStoreCommand: AsyncParsableCommand {
     var retentionTime = "24h"
     @Option(name: .customLong("storage.tsdb.retention.size"), help: "Maximum number of bytes of storage blocks to keep (0B: no limit).")
     var retentionSize = "0B"
+    @Option(name: .customLong("storage.tsdb.block-chunk-encoding"),
+            help: "How blocks store samples: decimal (about half the size for typical exporter data; read by Vigil only) or xor (Prometheus's format, read by promtool and Prometheus).")
+    var blockChunkEncoding = BlockChunkEncoding.decimal
     @Option(name: .customLong("web.listen-address"), help: "Address to listen on for the API.")
     var listenAddress = "0.0.0.0:9090"
     @Flag(name: .customLong("web.enable-remote-write-receiver"), help: "Accept remote write requests at /api/v1/write.")
@@ -48,6 +51,7 @@ struct MetricsStoreCommand: AsyncParsableCommand {
         options.storagePath = storagePath
         options.retentionTime = retentionTime
         options.retentionSize = retentionSize
+        options.blockChunkEncoding = blockChunkEncoding
         options.listenAddress = listenAddress
         options.remoteWriteReceiverEnabled = remoteWriteReceiver
         options.lifecycleEnabled = lifecycle
@@ -60,3 +64,5 @@ struct MetricsStoreCommand: AsyncParsableCommand {
         try await store.run()
     }
 }
+
+extension BlockChunkEncoding: ExpressibleByArgument {}

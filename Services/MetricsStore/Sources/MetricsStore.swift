@@ -26,7 +26,7 @@ public final class MetricsStore: Sendable {
         let retention = try PrometheusDuration(parsing: options.retentionTime).milliseconds
         let retentionSize = try ByteSize.parse(options.retentionSize)
         self.tsdb = try TSDB.open(directory: URL(fileURLWithPath: options.storagePath), retention: retention,
-                                  retentionSize: retentionSize, logger: logger)
+                                  retentionSize: retentionSize, blockChunkEncoding: options.blockChunkEncoding, logger: logger)
         self.scrapeManager = ScrapeManager(tsdb: tsdb, logger: logger)
         self.queryEngine = PromQLEngine(storage: tsdb, options: PromQLEngineOptions(
             lookbackDelta: try PrometheusDuration(parsing: options.lookbackDelta).milliseconds,

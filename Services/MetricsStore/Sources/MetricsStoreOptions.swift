@@ -10,6 +10,8 @@ public struct MetricsStoreOptions: Sendable {
     public var storagePath = "data/"
     public var retentionTime = "24h"
     public var retentionSize = "0B"
+    /// Vigil's own flag: `decimal` (smaller blocks) or `xor` (blocks Prometheus's tools read).
+    public var blockChunkEncoding = BlockChunkEncoding.decimal
     public var listenAddress = "0.0.0.0:9090"
     public var remoteWriteReceiverEnabled = false
     public var lifecycleEnabled = false
@@ -35,6 +37,7 @@ public struct MetricsStoreOptions: Sendable {
             "storage.tsdb.path": storagePath,
             "storage.tsdb.retention.time": retentionTime,
             "storage.tsdb.retention.size": retentionSize,
+            "storage.tsdb.block-chunk-encoding": blockChunkEncoding.rawValue,
             "web.listen-address": listenAddress,
             "web.enable-remote-write-receiver": String(remoteWriteReceiverEnabled),
             "web.enable-lifecycle": String(lifecycleEnabled),

@@ -53,7 +53,7 @@ struct BlockCompactor {
     /// Every series of `sources` in label order, each series' chunks from all blocks in
     /// time order. Blocks of one window do not overlap, so chunks are kept as they are.
     static func merge(_ sources: [BlockReader]) throws(BlockError) -> [BlockSeries] {
-        var bySeries: [Labels: [XORChunk]] = [:]
+        var bySeries: [Labels: [StoredChunk]] = [:]
         for block in sources.sorted(by: { $0.meta.minTime < $1.meta.minTime }) {
             for ref in try block.allPostings() {
                 let (labels, metas) = try block.series(ref)
@@ -69,14 +69,14 @@ struct BlockCompactor {
 
     /// Chunks sorted by time; overlapping ones (blocks written by an older process with a
     /// different window) are decoded and re-encoded, a duplicate timestamp kept once.
-    static func ordered(_ chunks: [XORChunk]) -> [XORChunk] {
+    static func ordered(_ chunks: [StoredChunk]) -> [StoredChunk] {
         let sorted = chunks.sorted { $0.minTime < $1.minTime }
         let overlaps = zip(sorted, sorted.dropFirst()).contains { $0.maxTime >= $1.minTime }
         guard overlaps else { return sorted }
         var samples: [Head.Sample] = []
         for chunk in sorted {
-            var iterator = chunk.makeIterator()
-            while let (t, v) = try? iterator.next() { samples.append(.init(t, v)) }
+            // Chunks were validated when read.
+            samples.append(contentsOf: (try? chunk.samples()) ?? [])
         }
         samples.sort { $0.timestamp < $1.timestamp }
         var builder = ChunkSequenceBuilder()
@@ -85,7 +85,7 @@ struct BlockCompactor {
             builder.append(timestamp: sample.timestamp, value: sample.value)
             last = sample.timestamp
         }
-        return builder.finish()
+        return builder.finish().map { .xor($0) }
     }
 
     /// Blocks whose data a merged block already holds: every source of theirs is among the

@@ -35,7 +35,7 @@ extension Head {
         for s in series {
             let chunks = state.withLock { _ in Self.chunks(of: s, from: start, before: end) }
             guard !chunks.isEmpty else { continue }
-            out.append(BlockSeries(labels: s.labels, chunks: chunks))
+            out.append(BlockSeries(labels: s.labels, chunks: chunks.map { .xor($0) }))
         }
         return out.sorted { $0.labels < $1.labels }
     }

@@ -25,8 +25,8 @@ extension TSDB {
             let end = start + Self.blockRange
             let series = head.blockData(start: start, end: end)
             if !series.isEmpty {
-                let directory = blocksDirectory.path
-                let meta = try await Self.offloaded { () throws -> BlockMeta in try BlockWriter(directory: directory).write(series) }
+                let writer = BlockWriter(directory: blocksDirectory.path, chunkEncoding: blockChunkEncoding)
+                let meta = try await Self.offloaded { () throws -> BlockMeta in try writer.write(series) }
                 let reader = try BlockReader(directory: blocksDirectory.appendingPathComponent(meta.ulid).path)
                 blocks.withLock { $0.append(reader) }
                 written.append(meta)
@@ -53,9 +53,9 @@ extension TSDB {
             let compaction = BlockMeta.Compaction(
                 level: (planned.map(\.compaction.level).max() ?? 1) + 1,
                 sources: planned.flatMap(\.compaction.sources).sorted())
-            let directory = blocksDirectory.path
+            let writer = BlockWriter(directory: blocksDirectory.path, chunkEncoding: blockChunkEncoding)
             let meta = try await Self.offloaded { () throws -> BlockMeta in
-                try BlockWriter(directory: directory).write(BlockCompactor.merge(sources), compaction: compaction, timeRange: window)
+                try writer.write(BlockCompactor.merge(sources), compaction: compaction, timeRange: window)
             }
             let merged = try BlockReader(directory: blocksDirectory.appendingPathComponent(meta.ulid).path)
             blocks.withLock { blocks in

@@ -19,6 +19,8 @@ public final class TSDB: Sendable {
     let retention: Int64
     /// Bytes that blocks and WAL may take before the oldest blocks go; 0 for no limit.
     let retentionSize: Int64
+    /// How blocks cut or merged from now on store their chunks.
+    let blockChunkEncoding: BlockChunkEncoding
 
     public enum Failure: Error, CustomStringConvertible {
         case rejected(Head.AppendError)
@@ -33,7 +35,7 @@ public final class TSDB: Sendable {
     }
 
     init(head: Head, exemplars: ExemplarStorage, wal: WriteAheadLog, blocksDirectory: URL, blocks: [BlockReader],
-         retention: Int64, retentionSize: Int64, logger: Logger) {
+         retention: Int64, retentionSize: Int64, blockChunkEncoding: BlockChunkEncoding, logger: Logger) {
         self.head = head
         self.exemplars = exemplars
         self.wal = wal
@@ -41,12 +43,14 @@ public final class TSDB: Sendable {
         self.blocks = Mutex(blocks)
         self.retention = retention
         self.retentionSize = retentionSize
+        self.blockChunkEncoding = blockChunkEncoding
         self.logger = logger
     }
 
     /// Opens (or creates) the storage under `directory`, replaying the WAL. A corrupt WAL
     /// tail is cut off and logged with what was dropped; everything before it is kept.
     public static func open(directory: URL, retention: Int64 = 0, retentionSize: Int64 = 0,
+                            blockChunkEncoding: BlockChunkEncoding = .decimal,
                             logger: Logger = Logger(label: "vigil.metrics-store.tsdb")) throws -> TSDB {
         let blocksDirectory = directory.appendingPathComponent("blocks")
         let blocks = try loadBlocks(blocksDirectory, logger: logger)
@@ -92,7 +96,7 @@ public final class TSDB: Sendable {
         }
         logger.info("WAL replayed", metadata: ["series": "\(head.seriesCount)", "samples": "\(head.sampleCount)"])
         return TSDB(head: head, exemplars: exemplars, wal: wal, blocksDirectory: blocksDirectory, blocks: blocks, retention: retention,
-                    retentionSize: retentionSize, logger: logger)
+                    retentionSize: retentionSize, blockChunkEncoding: blockChunkEncoding, logger: logger)
     }
 
     /// Appends samples and exemplars; returns once both are in the WAL. Exemplars become

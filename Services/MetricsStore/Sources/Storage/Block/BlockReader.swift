@@ -47,7 +47,7 @@ public struct BlockReader: Sendable {
         try index.series(ref)
     }
 
-    public func chunk(_ ref: UInt64) throws(BlockError) -> XORChunk {
+    public func chunk(_ ref: UInt64) throws(BlockError) -> StoredChunk {
         try chunks.chunk(ref)
     }
 
@@ -57,11 +57,11 @@ public struct BlockReader: Sendable {
     /// query layer's job, as upstream.
     ///
     /// Postings selection has `MemPostings.select` semantics: a missing label counts as `""`.
-    public func select(matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws(BlockError) -> [(labels: Labels, chunks: [XORChunk])] {
-        var result: [(labels: Labels, chunks: [XORChunk])] = []
+    public func select(matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws(BlockError) -> [(labels: Labels, chunks: [StoredChunk])] {
+        var result: [(labels: Labels, chunks: [StoredChunk])] = []
         for ref in try selectPostings(matchers) {
             let (labels, metas) = try index.series(ref)
-            var selected: [XORChunk] = []
+            var selected: [StoredChunk] = []
             for meta in metas where meta.maxTime >= mint && meta.minTime <= maxt {
                 selected.append(try chunks.chunk(meta.ref))
             }

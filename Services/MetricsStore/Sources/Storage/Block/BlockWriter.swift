@@ -9,11 +9,15 @@ import Darwin
 /// One series to persist: its labels and its chunks in time order.
 public struct BlockSeries: Sendable {
     public var labels: Labels
-    public var chunks: [XORChunk]
+    public var chunks: [StoredChunk]
 
-    public init(labels: Labels, chunks: [XORChunk]) {
+    public init(labels: Labels, chunks: [StoredChunk]) {
         self.labels = labels
         self.chunks = chunks
+    }
+
+    public init(labels: Labels, chunks: [XORChunk]) {
+        self.init(labels: labels, chunks: chunks.map { .xor($0) })
     }
 }
 
@@ -32,10 +36,13 @@ public struct BlockWriter: Sendable {
     public let directory: String
     /// Largest chunk segment file; Prometheus's (and the default) is 512 MiB.
     public let maxSegmentSize: Int
+    /// How chunks are stored; `.xor` writes blocks byte for byte as Prometheus would.
+    public let chunkEncoding: BlockChunkEncoding
 
-    public init(directory: String, maxSegmentSize: Int = 512 * 1024 * 1024) {
+    public init(directory: String, maxSegmentSize: Int = 512 * 1024 * 1024, chunkEncoding: BlockChunkEncoding = .xor) {
         self.directory = directory
         self.maxSegmentSize = maxSegmentSize
+        self.chunkEncoding = chunkEncoding
     }
 
     /// Writes `series` as the block `ulid` and returns its meta.
@@ -68,9 +75,10 @@ public struct BlockWriter: Sendable {
         var minTime = Int64.max
         var maxTime = Int64.min
         for entry in series {
+            let chunks = chunkEncoding.encode(entry.chunks)
             var metas: [ChunkMeta] = []
-            metas.reserveCapacity(entry.chunks.count)
-            for chunk in entry.chunks {
+            metas.reserveCapacity(chunks.count)
+            for chunk in chunks {
                 let ref = try segments.append(chunk)
                 metas.append(ChunkMeta(minTime: chunk.minTime, maxTime: chunk.maxTime, ref: ref))
                 stats.numSamples += UInt64(chunk.count)

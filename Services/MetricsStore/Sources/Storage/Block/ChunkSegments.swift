@@ -47,12 +47,12 @@ struct ChunkSegmentWriter {
     }
 
     /// Writes one chunk and returns its reference.
-    mutating func append(_ chunk: XORChunk) throws(BlockError) -> UInt64 {
+    mutating func append(_ chunk: StoredChunk) throws(BlockError) -> UInt64 {
         let data = chunk.bytes
         var record = BlockEncoder(reservingCapacity: data.count + 10)
         record.putUvarint(UInt64(data.count))
         let checksummed = record.count
-        record.putByte(XORChunk.encoding)
+        record.putByte(chunk.encoding)
         record.putBytes(data)
         record.putCRC32C(from: checksummed)
 
@@ -124,7 +124,7 @@ struct ChunkSegmentReader: Sendable {
     }
 
     /// The chunk at `ref`, its checksum and encoding verified.
-    func chunk(_ ref: UInt64) throws(BlockError) -> XORChunk {
+    func chunk(_ ref: UInt64) throws(BlockError) -> StoredChunk {
         let sequence = Int(ref >> 32) + 1
         let offset = Int(ref & 0xFFFF_FFFF)
         guard sequence <= segments.count, offset >= ChunkSegment.headerSize else {
@@ -141,13 +141,15 @@ struct ChunkSegmentReader: Sendable {
         }
         try verifyCRC32C(bytes, file: file, from: start, crcOffset: start + 1 + length)
         let encoding = bytes[start]
-        guard encoding == XORChunk.encoding else {
-            throw .corrupt(file: file, offset: start, reason: "unsupported chunk encoding \(encoding)")
-        }
+        let decoded: StoredChunk?
         do {
-            return try XORChunk(bytes: bytes.copy((start + 1)..<(start + 1 + length)))
+            decoded = try StoredChunk(encoding: encoding, bytes: bytes.copy((start + 1)..<(start + 1 + length)))
         } catch {
             throw .corrupt(file: file, offset: start + 1, reason: "\(error)")
         }
+        guard let decoded else {
+            throw .corrupt(file: file, offset: start, reason: "unsupported chunk encoding \(encoding)")
+        }
+        return decoded
     }
 }

@@ -396,6 +396,8 @@ public enum ChunkError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidValueWindow(leadingZeros: Int, significantBits: Int, bitOffset: Int)
     /// After the last sample there is more than the zero padding of the final byte.
     case trailingData(bitCount: Int)
+    /// A header field of a decimal chunk holds a value the format does not allow.
+    case invalidField(String, bitOffset: Int)
 
     public var description: String {
         switch self {
@@ -411,6 +413,8 @@ public enum ChunkError: Error, CustomStringConvertible, Equatable, Sendable {
                 + "\(significant) significant bits, more than 64 in all"
         case .trailingData(let bitCount):
             "\(bitCount) bits after the last sample are not zero padding"
+        case .invalidField(let problem, let bitOffset):
+            "chunk field at bit \(bitOffset): \(problem)"
         }
     }
 }
