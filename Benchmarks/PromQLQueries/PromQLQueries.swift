@@ -27,6 +27,8 @@ struct PromQLQueries: AsyncParsableCommand {
     @Option(help: "Port for Prometheus.") var port = 29091
     @Option(help: "Which queries to run: all, instant or range (e.g. to profile one kind).") var kind = "all"
     @Flag(help: "Do not compare the answers with Prometheus's.") var skipCheck = false
+    @Option(help: "Where the engine reads: head (all in memory), or xor / decimal (a TSDB whose first 4 h are cut into blocks in that chunk encoding; the last 2 h stay in the head).")
+    var storage = "head"
 
     static let interval: Int64 = 15_000
     static let bounds = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"]
@@ -82,20 +84,38 @@ struct PromQLQueries: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        let head = Head()
-        var batch: [(labels: Labels, samples: [Head.Sample])] = []
-        try forEachSeries { labels, samples in
-            batch.append((labels, samples))
-            if batch.count == 100 {
-                _ = try head.append(batch)
-                batch.removeAll(keepingCapacity: true)
-            }
+    /// Batches of 100 series.
+    func batches() -> [[(labels: Labels, samples: [Head.Sample])]] {
+        var batches: [[(labels: Labels, samples: [Head.Sample])]] = [[]]
+        forEachSeries { labels, samples in
+            if batches[batches.count - 1].count == 100 { batches.append([]) }
+            batches[batches.count - 1].append((labels, samples))
         }
-        if !batch.isEmpty { _ = try head.append(batch) }
-        print("loaded \(head.seriesCount) series, \(head.sampleCount) samples")
+        return batches
+    }
 
-        let engine = PromQLEngine(storage: head)
+    func loadStorage() async throws -> (any PromQLStorage, cleanup: () -> Void) {
+        if storage == "head" {
+            let head = Head()
+            for batch in batches() { _ = try head.append(batch) }
+            print("loaded \(head.seriesCount) series, \(head.sampleCount) samples into the head")
+            return (head, {})
+        }
+        guard let encoding = BlockChunkEncoding(rawValue: storage) else {
+            throw ValidationError("--storage must be head, xor or decimal, not \(storage)")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("promql-bench-\(UUID().uuidString)")
+        let tsdb = try TSDB.open(directory: directory, blockChunkEncoding: encoding)
+        for batch in batches() { try await tsdb.append(batch) }
+        let blocks = try await tsdb.compact(now: end)
+        print("loaded \(tsdb.head.seriesCount) series; \(blocks.count) blocks (\(encoding) chunks, \(tsdb.blocksSize) bytes) hold \(blocks.reduce(0) { $0 + $1.stats.numSamples }) samples, the head \(tsdb.head.sampleCount)")
+        return (tsdb, { tsdb.close(); try? FileManager.default.removeItem(at: directory) })
+    }
+
+    func run() async throws {
+        let (storage, cleanup) = try await loadStorage()
+        defer { cleanup() }
+        let engine = PromQLEngine(storage: storage)
         let peer = prometheus.isEmpty ? nil : try await startPrometheus()
         defer { peer?.stop() }
         // Both sides run each query in turn, so a change in the machine's load hits both.

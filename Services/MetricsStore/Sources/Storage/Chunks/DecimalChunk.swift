@@ -38,9 +38,9 @@ public struct DecimalChunk: Sendable {
 
     /// Decodes chunk data read back from a chunk file, validating every sample.
     public init(bytes: [UInt8]) throws(ChunkError) {
-        let samples = try DecimalChunkDecoder.decode(bytes)
-        guard let first = samples.first, let last = samples.last else { throw .missingHeader(byteCount: bytes.count) }
-        self.init(bytes: bytes, count: samples.count, minTime: first.timestamp, maxTime: last.timestamp)
+        var none: [Head.Sample] = []
+        let (count, minTime, maxTime) = try DecimalChunkDecoder.decode(bytes, from: .max, through: .min, into: &none)
+        self.init(bytes: bytes, count: count, minTime: minTime, maxTime: maxTime)
     }
 
     /// Every sample, in time order.
@@ -54,23 +54,8 @@ public struct DecimalChunk: Sendable {
     public func appendSamples(from mint: Int64, through maxt: Int64, to out: inout [Head.Sample]) throws(ChunkError) -> Bool {
         guard minTime <= maxt else { return false }
         guard maxTime >= mint else { return true }
-        let all = try samples()
-        let start = mint <= minTime ? 0 : Self.firstIndex(in: all, atOrAfter: mint)
-        var index = start
-        while index < all.count && all[index].timestamp <= maxt {
-            out.append(all[index])
-            index += 1
-        }
+        try DecimalChunkDecoder.decode(bytes, from: mint, through: maxt, into: &out)
         return maxTime <= maxt
-    }
-
-    private static func firstIndex(in samples: [Head.Sample], atOrAfter t: Int64) -> Int {
-        var low = 0, high = samples.count
-        while low < high {
-            let mid = (low + high) / 2
-            if samples[mid].timestamp < t { low = mid + 1 } else { high = mid }
-        }
-        return low
     }
 
     /// Encodes `samples` (non-empty, strictly increasing timestamps), or returns nil when

@@ -10,7 +10,18 @@ enum DecimalChunkDecoder {
         return power
     }
 
+    /// The whole chunk's samples.
     static func decode(_ bytes: [UInt8]) throws(ChunkError) -> [Head.Sample] {
+        var samples: [Head.Sample] = []
+        try decode(bytes, from: .min, through: .max, into: &samples)
+        return samples
+    }
+
+    /// Decodes and checks every sample, appending those in `[mint, maxt]` to `out`; returns
+    /// the sample count and the first and last timestamps.
+    @discardableResult
+    static func decode(_ bytes: [UInt8], from mint: Int64, through maxt: Int64,
+                       into out: inout [Head.Sample]) throws(ChunkError) -> (count: Int, minTime: Int64, maxTime: Int64) {
         var reader = BitReader(bytes: bytes)
         let count = try readUvarint(&reader)
         guard count >= 1, count <= UInt64(DecimalChunk.maxSampleCount) else {
@@ -61,25 +72,33 @@ enum DecimalChunkDecoder {
         }
 
         let power = powersOfTen[scale]
-        var samples: [Head.Sample] = []
-        samples.reserveCapacity(n)
-        samples.append(Head.Sample(timestamps[0], Double(first) / power))
+        var nextException = 0
+        // Appends sample `i` with integer `k` if it is in the window.
+        func emit(_ i: Int, _ k: Int64) {
+            let t = timestamps[i]
+            var value = Double(k) / power
+            if nextException < exceptions.count, exceptions[nextException].index == i {
+                value = Double(bitPattern: exceptions[nextException].bits)
+                nextException += 1
+            }
+            if t >= mint && t <= maxt { out.append(Head.Sample(t, value)) }
+        }
+        emit(0, first)
         if step != 0 {
             let signed = flags & DecimalChunkFlags.signedSteps != 0
             var k = first
             try readPacked(n - 1, from: &reader) { i, packed in
                 let multiple = signed ? DecimalChunk.unzigzag(packed) : Int64(bitPattern: packed)
                 k = k &+ multiple &* step
-                samples.append(Head.Sample(timestamps[i + 1], Double(k) / power))
+                emit(i + 1, k)
             }
         } else {
-            for i in 1..<n { samples.append(Head.Sample(timestamps[i], samples[0].value)) }
+            for i in 1..<n { emit(i, first) }
         }
-        for (index, bits) in exceptions { samples[index].value = Double(bitPattern: bits) }
 
         let padding = reader.remainingBits
         guard padding < 8, try reader.readBits(padding) == 0 else { throw .trailingData(bitCount: padding) }
-        return samples
+        return (n, timestamps[0], timestamps[n - 1])
     }
 
     /// Reads `count` numbers packed in groups (see `DecimalChunk.writePacked`).
