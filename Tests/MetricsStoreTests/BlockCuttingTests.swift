@@ -98,6 +98,20 @@ final class BlockCuttingTests: XCTestCase {
         }
     }
 
+    func testMergingSourcesKeepsLabelOrderAndTimeOrder() {
+        func series(_ name: String, _ times: [Int64]) -> (labels: Labels, samples: [Head.Sample]) {
+            (["__name__": name], times.map { Head.Sample($0, Double($0)) })
+        }
+        let block = [series("a", [1, 2]), series("c", [1, 2]), series("d", [5, 9])]
+        let head = [series("b", [3]), series("c", [3, 4]), series("d", [7]), series("e", [8])]
+        let merged = TSDB.mergeByLabels(block, head)
+        XCTAssertEqual(merged.map { $0.labels[Labels.metricName] }, ["a", "b", "c", "d", "e"])
+        XCTAssertEqual(merged[2].samples.map(\.timestamp), [1, 2, 3, 4])
+        XCTAssertEqual(merged[3].samples.map(\.timestamp), [5, 7, 9], "overlapping sources are sorted by time")
+        XCTAssertEqual(TSDB.mergeByLabels([], head).count, 4)
+        XCTAssertEqual(TSDB.mergeByLabels(block, []).count, 3)
+    }
+
     /// A crash right after a block was renamed into place, before the WAL checkpoint and
     /// head truncation: on restart the block and the whole WAL are both there, and each
     /// sample must come back exactly once.

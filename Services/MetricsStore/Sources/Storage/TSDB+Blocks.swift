@@ -157,20 +157,50 @@ extension TSDB {
         let fromHead = head.select(matchers, mint: mint, maxt: maxt)
         // Most queries read recent data only: the head's answer is already sorted.
         if overlapping.isEmpty { return fromHead }
-        var merged: [Labels: [Head.Sample]] = [:]
+        // Every source lists its series in label order, and blocks come in time order
+        // before the head, so merging the lists keeps both orders without hashing labels.
+        var merged: [(labels: Labels, samples: [Head.Sample])] = []
         for block in overlapping {
+            var fromBlock: [(labels: Labels, samples: [Head.Sample])] = []
             for (labels, chunks) in try block.select(matchers: matchers, mint: mint, maxt: maxt) {
                 var samples: [Head.Sample] = []
                 for chunk in chunks {
                     guard try chunk.appendSamples(from: mint, through: maxt, to: &samples) else { break }
                 }
-                if !samples.isEmpty { merged[labels, default: []].append(contentsOf: samples) }
+                if !samples.isEmpty { fromBlock.append((labels, samples)) }
+            }
+            merged = Self.mergeByLabels(merged, fromBlock)
+        }
+        return Self.mergeByLabels(merged, fromHead)
+    }
+
+    /// Merges two lists sorted by labels; a series in both gets `earlier`'s samples then
+    /// `later`'s, sorted again only if the two overlap in time (blocks that overlap).
+    static func mergeByLabels(_ earlier: [(labels: Labels, samples: [Head.Sample])],
+                              _ later: [(labels: Labels, samples: [Head.Sample])]) -> [(labels: Labels, samples: [Head.Sample])] {
+        if earlier.isEmpty { return later }
+        if later.isEmpty { return earlier }
+        var out: [(labels: Labels, samples: [Head.Sample])] = []
+        out.reserveCapacity(max(earlier.count, later.count))
+        var i = 0, j = 0
+        while i < earlier.count, j < later.count {
+            if earlier[i].labels < later[j].labels {
+                out.append(earlier[i]); i += 1
+            } else if later[j].labels < earlier[i].labels {
+                out.append(later[j]); j += 1
+            } else {
+                var samples = earlier[i].samples
+                let next = later[j].samples
+                let ordered = samples.last!.timestamp < next.first!.timestamp
+                samples.append(contentsOf: next)
+                if !ordered { samples.sort { $0.timestamp < $1.timestamp } }
+                out.append((earlier[i].labels, samples))
+                i += 1; j += 1
             }
         }
-        for (labels, samples) in fromHead {
-            merged[labels, default: []].append(contentsOf: samples)
-        }
-        return merged.map { ($0.key, $0.value.sorted { $0.timestamp < $1.timestamp }) }.sorted { $0.labels < $1.labels }
+        out.append(contentsOf: earlier[i...])
+        out.append(contentsOf: later[j...])
+        return out
     }
 
     static func alignDown(_ t: Int64) -> Int64 {
