@@ -147,6 +147,20 @@ final class BlockTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root), [])
     }
 
+    func testStreamedWriteThatMeetsABadSeriesLeavesNothingBehind() throws {
+        let series = makeSeries(count: 20, chunksPerSeries: 2)
+        var remaining = (Array(series[..<10]) + [series[3]] + Array(series[10...]))[...]
+        XCTAssertThrowsError(try BlockWriter(directory: root).write(next: { () throws(BlockError) in remaining.popFirst() })) { error in
+            guard case BlockError.invalidInput(let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("not strictly ascending"), reason)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root), [], "the half-written block is removed")
+        var all = series[...]
+        let meta = try BlockWriter(directory: root).write(next: { () throws(BlockError) in all.popFirst() })
+        XCTAssertEqual(meta.stats.numSeries, 20)
+        XCTAssertEqual(meta.stats.numSamples, 20 * 240)
+    }
+
     // MARK: - Postings and selection
 
     func testLabelNamesValuesAndPostings() throws {

@@ -51,20 +51,12 @@ struct BlockCompactor {
     }
 
     /// Every series of `sources` in label order, each series' chunks from all blocks in
-    /// time order. Blocks of one window do not overlap, so chunks are kept as they are.
+    /// time order (all in memory: for tests; compaction streams `MergedBlockSeries`).
     static func merge(_ sources: [BlockReader]) throws(BlockError) -> [BlockSeries] {
-        var bySeries: [Labels: [StoredChunk]] = [:]
-        for block in sources.sorted(by: { $0.meta.minTime < $1.meta.minTime }) {
-            for ref in try block.allPostings() {
-                let (labels, metas) = try block.series(ref)
-                var chunks = bySeries[labels] ?? []
-                for meta in metas { chunks.append(try block.chunk(meta.ref)) }
-                bySeries[labels] = chunks
-            }
-        }
-        return bySeries.map { labels, chunks in
-            BlockSeries(labels: labels, chunks: Self.ordered(chunks))
-        }.sorted { $0.labels < $1.labels }
+        var merged = try MergedBlockSeries(sources)
+        var out: [BlockSeries] = []
+        while let series = try merged.next() { out.append(series) }
+        return out
     }
 
     /// Chunks sorted by time; overlapping ones (blocks written by an older process with a

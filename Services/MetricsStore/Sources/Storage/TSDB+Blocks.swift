@@ -55,7 +55,8 @@ extension TSDB {
                 sources: planned.flatMap(\.compaction.sources).sorted())
             let writer = BlockWriter(directory: blocksDirectory.path, chunkEncoding: blockChunkEncoding)
             let meta = try await Self.offloaded { () throws -> BlockMeta in
-                try writer.write(BlockCompactor.merge(sources), compaction: compaction, timeRange: window)
+                var merged = try MergedBlockSeries(sources)
+                return try writer.write(next: { () throws(BlockError) in try merged.next() }, compaction: compaction, timeRange: window)
             }
             let merged = try BlockReader(directory: blocksDirectory.appendingPathComponent(meta.ulid).path)
             blocks.withLock { blocks in

@@ -60,6 +60,19 @@ public struct BlockWriter: Sendable {
         compaction: BlockMeta.Compaction? = nil, timeRange: (min: Int64, max: Int64)? = nil
     ) throws(BlockError) -> BlockMeta {
         try Self.validate(series)
+        var remaining = series[...]
+        return try write(next: { () throws(BlockError) -> BlockSeries? in remaining.popFirst() },
+                         ulid: ulid, compaction: compaction, timeRange: timeRange)
+    }
+
+    /// Writes the series `next` hands out one at a time, so that only one series' chunks
+    /// are in memory (merging large blocks). The same rules as `write(_:)` apply; a
+    /// violation throws when the offending series arrives and leaves no block behind.
+    @discardableResult
+    public func write(
+        next: () throws(BlockError) -> BlockSeries?, ulid: ULID = ULID(milliseconds: BlockWriter.nowMilliseconds()),
+        compaction: BlockMeta.Compaction? = nil, timeRange: (min: Int64, max: Int64)? = nil
+    ) throws(BlockError) -> BlockMeta {
         let name = ulid.description
         let final = directory + "/" + name
         let temporary = final + ".tmp"
@@ -68,13 +81,29 @@ public struct BlockWriter: Sendable {
         try BlockFileIO.makeDirectory(temporary)
         try BlockFileIO.makeDirectory(temporary + "/chunks")
 
+        do {
+            return try writeContents(next: next, into: temporary, final: final, name: name,
+                                     compaction: compaction, timeRange: timeRange)
+        } catch {
+            try? BlockFileIO.removeTree(temporary)
+            throw error
+        }
+    }
+
+    private func writeContents(
+        next: () throws(BlockError) -> BlockSeries?, into temporary: String, final: String, name: String,
+        compaction: BlockMeta.Compaction?, timeRange: (min: Int64, max: Int64)?
+    ) throws(BlockError) -> BlockMeta {
         var segments = ChunkSegmentWriter(directory: temporary + "/chunks", maxSegmentSize: maxSegmentSize)
         var indexed: [(labels: Labels, metas: [ChunkMeta])] = []
-        indexed.reserveCapacity(series.count)
-        var stats = BlockMeta.Stats(numSamples: 0, numSeries: UInt64(series.count), numChunks: 0)
+        var stats = BlockMeta.Stats(numSamples: 0, numSeries: 0, numChunks: 0)
         var minTime = Int64.max
         var maxTime = Int64.min
-        for entry in series {
+        var previous: Labels?
+        while let entry = try next() {
+            try Self.validate(entry, after: previous)
+            previous = entry.labels
+            stats.numSeries += 1
             let chunks = chunkEncoding.encode(entry.chunks)
             var metas: [ChunkMeta] = []
             metas.reserveCapacity(chunks.count)
@@ -88,6 +117,7 @@ public struct BlockWriter: Sendable {
             }
             indexed.append((entry.labels, metas))
         }
+        guard !indexed.isEmpty else { throw .invalidInput("a block needs at least one series") }
         try segments.finish()
         try BlockFileIO.syncDirectory(temporary + "/chunks")
 
@@ -115,25 +145,30 @@ public struct BlockWriter: Sendable {
         guard !series.isEmpty else { throw .invalidInput("a block needs at least one series") }
         var previous: Labels?
         for entry in series {
-            guard !entry.labels.isEmpty else { throw .invalidInput("a series has no labels") }
-            do {
-                try entry.labels.validate()
-            } catch {
-                throw .invalidInput("series \(entry.labels): \(error)")
-            }
-            if let previous, !(previous < entry.labels) {
-                throw .invalidInput("series not strictly ascending: \(entry.labels) after \(previous)")
-            }
+            try validate(entry, after: previous)
             previous = entry.labels
-            guard !entry.chunks.isEmpty else { throw .invalidInput("series \(entry.labels) has no chunks") }
-            var lastMax: Int64?
-            for chunk in entry.chunks {
-                guard !chunk.isEmpty else { throw .invalidInput("series \(entry.labels) has an empty chunk") }
-                if let lastMax, chunk.minTime <= lastMax {
-                    throw .invalidInput("series \(entry.labels): chunk starting at \(chunk.minTime) overlaps the previous one ending at \(lastMax)")
-                }
-                lastMax = chunk.maxTime
+        }
+    }
+
+    /// One series' rules: valid labels after `previous`, non-empty chunks in time order.
+    static func validate(_ entry: BlockSeries, after previous: Labels?) throws(BlockError) {
+        guard !entry.labels.isEmpty else { throw .invalidInput("a series has no labels") }
+        do {
+            try entry.labels.validate()
+        } catch {
+            throw .invalidInput("series \(entry.labels): \(error)")
+        }
+        if let previous, !(previous < entry.labels) {
+            throw .invalidInput("series not strictly ascending: \(entry.labels) after \(previous)")
+        }
+        guard !entry.chunks.isEmpty else { throw .invalidInput("series \(entry.labels) has no chunks") }
+        var lastMax: Int64?
+        for chunk in entry.chunks {
+            guard !chunk.isEmpty else { throw .invalidInput("series \(entry.labels) has an empty chunk") }
+            if let lastMax, chunk.minTime <= lastMax {
+                throw .invalidInput("series \(entry.labels): chunk starting at \(chunk.minTime) overlaps the previous one ending at \(lastMax)")
             }
+            lastMax = chunk.maxTime
         }
     }
 }
