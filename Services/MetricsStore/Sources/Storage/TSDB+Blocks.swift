@@ -143,9 +143,7 @@ extension TSDB {
         var found = Set(head.series(matching: selectors, mint: mint, maxt: maxt))
         for block in blocks.withLock({ $0 }) where block.meta.maxTime > mint && block.meta.minTime <= maxt {
             for matchers in selectors {
-                for (labels, chunks) in try block.select(matchers: matchers, mint: mint, maxt: maxt) where !chunks.isEmpty {
-                    found.insert(labels)
-                }
+                found.formUnion(try block.seriesLabels(matchers: matchers, mint: mint, maxt: maxt))
             }
         }
         return found.sorted()

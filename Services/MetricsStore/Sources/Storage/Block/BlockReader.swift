@@ -70,6 +70,17 @@ public struct BlockReader: Sendable {
         return result
     }
 
+    /// Labels of the series matching all `matchers` with a chunk overlapping `[mint, maxt]`,
+    /// in label order; only the index is read (for the series and label APIs).
+    public func seriesLabels(matchers: [LabelMatcher], mint: Int64, maxt: Int64) throws(BlockError) -> [Labels] {
+        var result: [Labels] = []
+        for ref in try selectPostings(matchers) {
+            let (labels, metas) = try index.series(ref)
+            if metas.contains(where: { $0.maxTime >= mint && $0.minTime <= maxt }) { result.append(labels) }
+        }
+        return result
+    }
+
     /// The references of the series matching all `matchers`, ascending.
     public func selectPostings(_ matchers: [LabelMatcher]) throws(BlockError) -> [SeriesRef] {
         guard !matchers.isEmpty, !matchers.contains(where: \.acceptsNothing) else { return [] }
