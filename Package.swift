@@ -46,6 +46,16 @@ let package = Package(
             path: "Shared/Snappy"
         ),
         .target(
+            name: "S3",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Shared/S3"
+        ),
+        .target(
             name: "OTLP",
             dependencies: [
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -175,7 +185,7 @@ let package = Package(
         .target(
             name: "ObjectStore",
             dependencies: [
-                "VigilService", "CObjectStoreSQLite", "CObjectStoreZlib",
+                "VigilService", "S3", "CObjectStoreSQLite", "CObjectStoreZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -201,7 +211,7 @@ let package = Package(
         .target(
             name: "ObjectStoreBenchSupport",
             dependencies: [
-                "ObjectStore",
+                "ObjectStore", "S3",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Benchmarks/ObjectStoreBenchSupport"
@@ -252,7 +262,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ObjectStoreTests",
-            dependencies: ["ObjectStore"],
+            dependencies: ["ObjectStore", "S3", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/ObjectStoreTests"
         ),
     ],

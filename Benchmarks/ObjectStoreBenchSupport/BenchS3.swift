@@ -1,3 +1,4 @@
+import S3
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -9,30 +10,19 @@ public struct BenchS3: Sendable {
     public let client: HTTPClient
     public let endpoint: String
     public let key: AccessKey
+    let signer: S3Client
 
     public init(client: HTTPClient, endpoint: String, key: AccessKey) {
         self.client = client
         self.endpoint = endpoint
         self.key = key
+        signer = S3Client(endpoint: URL(string: endpoint)!, region: "garage",
+                          credentials: .init(accessKeyID: key.id, secretAccessKey: key.secret),
+                          httpClient: client, unsignedPayload: true)
     }
 
     public func signed(_ method: String, _ objectKey: String) -> HTTPClientRequest {
-        let path = "/bench/" + objectKey
-        let host = String(endpoint.dropFirst("http://".count))
-        let amzDate = SigV4.formatAmzDate(Date())
-        let scope = SigV4.Scope(date: String(amzDate.prefix(8)), region: "garage", service: "s3")
-        let headers = ["host": host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "x-amz-date": amzDate]
-        let signedHeaders = headers.keys.sorted()
-        let canonical = SigV4.canonicalRequest(method: method, canonicalURI: path, canonicalQuery: "", headers: headers,
-                                               signedHeaders: signedHeaders, payloadHash: "UNSIGNED-PAYLOAD")
-        let signature = SigV4.signature(key: SigV4.signingKey(secret: key.secret, scope: scope),
-                                        stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, hashedPayload: SigV4.sha256Hex(canonical)))
-        var request = HTTPClientRequest(url: endpoint + path)
-        request.method = HTTPMethod(rawValue: method)
-        request.headers.add(name: "x-amz-content-sha256", value: "UNSIGNED-PAYLOAD")
-        request.headers.add(name: "x-amz-date", value: amzDate)
-        request.headers.add(name: "Authorization", value: "AWS4-HMAC-SHA256 Credential=\(key.id)/\(scope.string), SignedHeaders=\(signedHeaders.joined(separator: ";")), Signature=\(signature)")
-        return request
+        signer.signedRequest(method, bucket: "bench", key: objectKey)
     }
 
     public func put(key objectKey: String, body: ByteBuffer) async throws {

@@ -1,3 +1,4 @@
+import S3
 import Foundation
 import NIOCore
 import Testing

@@ -1,3 +1,4 @@
+import S3
 import Crypto
 import Foundation
 import NIOCore

@@ -1,3 +1,4 @@
+import S3
 import Foundation
 
 /// The conditional request headers of GetObject/HeadObject (and the x-amz-copy-source-if-*

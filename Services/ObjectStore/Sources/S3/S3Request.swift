@@ -1,3 +1,4 @@
+import S3
 import Hummingbird
 
 /// An S3 request decoded from HTTP: which bucket and key it addresses (path-style

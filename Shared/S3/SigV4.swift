@@ -113,10 +113,22 @@ public enum SigV4 {
     }
 
     public static func signature(key: SymmetricKey, stringToSign: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key).hexString
+        hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
     }
 
-    public static func sha256Hex(_ text: String) -> String { SHA256.hash(data: Data(text.utf8)).hexString }
+    public static func sha256Hex(_ text: String) -> String { hex(SHA256.hash(data: Data(text.utf8))) }
+
+    /// Lower-case hex digits of `bytes`, as SigV4 writes hashes and signatures.
+    public static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// Compares two signatures in time independent of where they differ.
     public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
@@ -147,27 +159,4 @@ public enum SigV4 {
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         return String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
     }
-}
-
-/// Bytes from hex digits, or nil when `hex` is not an even number of hex digits.
-func bytes(fromHex hex: String) -> [UInt8]? {
-    let digits = Array(hex.utf8)
-    guard digits.count % 2 == 0 else { return nil }
-    var out: [UInt8] = []
-    out.reserveCapacity(digits.count / 2)
-    var i = 0
-    while i < digits.count {
-        guard let v = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-        out.append(v)
-        i += 2
-    }
-    return out
-}
-
-extension Digest {
-    var hexString: String { Array(self).hexString }
-}
-
-extension HashedAuthenticationCode {
-    var hexString: String { Array(self).hexString }
 }

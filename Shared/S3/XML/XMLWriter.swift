@@ -4,7 +4,7 @@ import Foundation
 /// documentation lists them; text is escaped.
 public struct XMLWriter: Sendable {
     public private(set) var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    static let namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
+    public static let namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
 
     public init() {}
 
