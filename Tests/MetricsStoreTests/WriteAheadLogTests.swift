@@ -224,18 +224,75 @@ final class WriteAheadLogTests: XCTestCase {
         XCTAssertNil(report.corruption)
     }
 
-    func testZeroFilledTailIsDroppedAndReported() async throws {
+    func testZeroFilledTailIsTrimmedWithoutReportingDamage() async throws {
         let records = (0..<4).map { payload(number: $0, length: 30) }
         try await writeLog(records)
         let end = fileSize(0)
-        try truncateSegment(0, to: end + 4096)  // extends with zeros, like an unwritten block
+        try truncateSegment(0, to: end + 4096)  // extends with zeros, as the writer fills ahead
 
         let (replayed, report) = try replayAll()
         XCTAssertEqual(replayed, records)
-        XCTAssertEqual(report.corruption?.offset, end)
-        XCTAssertEqual(report.corruption?.droppedBytes, 4096)
-        XCTAssertTrue(report.corruption?.reason.contains("zero") ?? false)
-        XCTAssertEqual(fileSize(0), end)
+        XCTAssertNil(report.corruption)
+        XCTAssertEqual(fileSize(0), end, "the zeros are trimmed")
+    }
+
+    func testSegmentsAreZeroFilledAheadOfTheirRecordsAndTrimmedOnClose() async throws {
+        let wal = try WriteAheadLog(directory: directory)
+        _ = try wal.replay { _ in }
+        try await wal.append([payload(number: 1, length: 100)])
+        XCTAssertEqual(fileSize(0), WALStorage.zeroFillStep, "syncs overwrite zeros instead of growing the file")
+        await wal.shutdown()
+        XCTAssertEqual(fileSize(0), WALSegment.headerSize + WALFrame.frameSize(payloadCount: 100))
+    }
+
+    /// A crash leaves the active segment's zeros behind: nothing acknowledged is lost, the
+    /// zeros are not taken for damage, and appends continue right after the last record.
+    func testCrashWithAZeroFilledTailLosesNothingAndAppendsContinueAfterTheRecords() async throws {
+        let first = (0..<50).map { payload(number: $0, length: 200) }
+        let wal = try WriteAheadLog(directory: directory)
+        _ = try wal.replay { _ in }
+        for record in first { try await wal.append([record]) }
+        XCTAssertGreaterThan(fileSize(0), WALSegment.headerSize + 50 * WALFrame.frameSize(payloadCount: 200))
+        // The files as a kill -9 would leave them, copied while the log is still open.
+        let crashed = FileManager.default.temporaryDirectory.appendingPathComponent("wal-crash-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: crashed) }
+        try FileManager.default.copyItem(at: directory, to: crashed)
+        await wal.shutdown()
+
+        let reopened = try WriteAheadLog(directory: crashed)
+        var replayed: [[UInt8]] = []
+        let report = try reopened.replay { replayed.append(Array($0)) }
+        XCTAssertEqual(replayed, first)
+        XCTAssertNil(report.corruption)
+        let second = (50..<60).map { payload(number: $0, length: 200) }
+        for record in second { try await reopened.append([record]) }
+        await reopened.shutdown()
+        var again: [[UInt8]] = []
+        XCTAssertNil(try WriteAheadLog(directory: crashed).replay { again.append(Array($0)) }.corruption)
+        XCTAssertEqual(again, first + second)
+    }
+
+    func testZeroTailInAnOlderSegmentDoesNotHideTheSegmentsAfterIt() async throws {
+        let records = (0..<40).map { payload(number: $0, length: 100) }
+        try await writeLog(records, segmentSize: 1_024)
+        XCTAssertGreaterThan(try WALSegment.list(in: directory.path).count, 2)
+        // A crash between switching segments and trimming the previous one.
+        try truncateSegment(0, to: fileSize(0) + 2_000)
+        let (replayed, report) = try replayAll(segmentSize: 1_024)
+        XCTAssertEqual(replayed, records)
+        XCTAssertNil(report.corruption)
+    }
+
+    func testTornRecordFollowedByZerosIsStillReportedAsDamage() async throws {
+        let records = (0..<5).map { payload(number: $0, length: 100) }
+        try await writeLog(records)
+        let lastRecordOffset = WALSegment.headerSize + 4 * 109
+        // The last record's first half reached the disk, the rest reads as zeros.
+        try truncateSegment(0, to: lastRecordOffset + 50)
+        try truncateSegment(0, to: lastRecordOffset + 4096)
+        let (replayed, report) = try replayAll()
+        XCTAssertEqual(replayed, Array(records.prefix(4)))
+        XCTAssertEqual(report.corruption?.offset, lastRecordOffset)
     }
 
     func testDamagedSegmentHeaderDropsTheWholeSegment() async throws {

@@ -18,6 +18,9 @@ struct WALSegmentReader {
         case record(offset: Int, payload: ArraySlice<UInt8>)
         /// The segment ended exactly after a valid record.
         case end
+        /// Only zero bytes follow the last valid record, from `offset` to the end of the
+        /// file: space the writer filled with zeros ahead of its records (FORMAT-wal.md).
+        case zeroTail(offset: Int)
         /// The bytes from `offset` to the end of the file are not valid records.
         case corrupt(offset: Int, reason: String)
     }
@@ -49,6 +52,8 @@ struct WALSegmentReader {
         }
         let remaining = fileSize - position
         if remaining == 0 { return .end }
+        try fill(1)
+        if withBytes(1, { $0[0] == 0 }), try restIsZero() { return .zeroTail(offset: position) }
         guard remaining >= WALFrame.headerSize else {
             try fill(remaining)
             let zeros = withBytes(remaining) { $0.allSatisfy { $0 == 0 } }
@@ -90,6 +95,21 @@ struct WALSegmentReader {
         let payloadStart = start + WALFrame.headerSize
         consume(frame)
         return .record(offset: offset, payload: storage[payloadStart..<payloadStart + length])
+    }
+
+    /// Whether every byte from `position` to the end of the file is zero; reads ahead
+    /// without consuming.
+    private func restIsZero() throws(WALError) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = position
+        while offset < fileSize {
+            let wanted = min(chunk.count, fileSize - offset)
+            let got = try file.read(into: &chunk, 0..<wanted, at: offset)
+            guard got > 0 else { return false }
+            if !chunk[..<got].allSatisfy({ $0 == 0 }) { return false }
+            offset += got
+        }
+        return true
     }
 
     private func withBytes<T>(_ count: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {

@@ -54,6 +54,14 @@ extension WALStorage {
                 report.bytesRead += WALFrame.frameSize(payloadCount: payload.count)
             case .end:
                 return .clean
+            case let .zeroTail(offset):
+                // Not damage: the writer's zero-filled space, left by a crash before it was
+                // trimmed. Trimmed here, so the file again ends after its last record.
+                let writable = try WALFile.openForWriting(WALSegment.path(index, in: directory))
+                defer { writable.close() }
+                try writable.truncate(to: offset)
+                try writable.sync()
+                return .clean
             case let .corrupt(offset, reason):
                 return .corrupt(offset: offset, fileSize: reader.fileSize, reason: reason)
             }

@@ -16,9 +16,16 @@ final class WALStorage {
     private struct ActiveSegment {
         let index: Int
         let file: WALFile
-        /// Bytes in the file, all of them whole, synced records (or the header).
+        /// Bytes of whole records (and the header) at the start of the file.
         var size: Int
+        /// The file's length: zeros, written and synced, follow the records up to here.
+        var zeroedEnd: Int
     }
+
+    /// How far ahead of its records a segment is filled with zeros. Overwriting bytes
+    /// the file already has lets `fdatasync` flush just the data; growing the file makes
+    /// every sync also commit the new length to the filesystem's journal.
+    static let zeroFillStep = 4 << 20
 
     private var active: ActiveSegment?
     /// Reused across groups so a steady stream of appends does not allocate.
@@ -98,8 +105,19 @@ final class WALStorage {
         try WALFile.syncDirectory(directory)
     }
 
-    /// Closes the active segment; the next write reopens the last segment.
+    /// Closes the active segment, trimming its zero-filled tail; the next write reopens
+    /// the last segment.
     func close() {
+        if let segment = active, segment.zeroedEnd > segment.size, failure == nil {
+            do {
+                try segment.file.truncate(to: segment.size)
+                try segment.file.sync()
+            } catch {
+                // Appending after the zeros would hide the new records behind them: let
+                // the next write replay (which trims the tail) before it reopens.
+                isRecovered = false
+            }
+        }
         active?.file.close()
         active = nil
     }
@@ -134,7 +152,7 @@ final class WALStorage {
             file.close()
             throw error
         }
-        active = ActiveSegment(index: last, file: file, size: size)
+        active = ActiveSegment(index: last, file: file, size: size, zeroedEnd: size)
     }
 
     /// Creates segment `last + 1` with its header, synced file and directory, and makes
@@ -144,17 +162,19 @@ final class WALStorage {
         let index = (segmentIndices.last ?? -1) + 1
         do {
             if let previous = active {
+                if previous.zeroedEnd > previous.size { try previous.file.truncate(to: previous.size) }
                 try previous.file.sync()
                 previous.file.close()
                 active = nil
             }
             let file = try WALFile.create(WALSegment.path(index, in: directory))
             segmentIndices.append(index)
-            active = ActiveSegment(index: index, file: file, size: 0)
+            active = ActiveSegment(index: index, file: file, size: 0, zeroedEnd: 0)
             try file.write(WALSegment.header, at: 0)
             try file.sync()
             try WALFile.syncDirectory(directory)
             active?.size = WALSegment.headerSize
+            active?.zeroedEnd = WALSegment.headerSize
         } catch {
             failure = error
             throw error
@@ -164,6 +184,8 @@ final class WALStorage {
     /// Writes the encoded group to the active segment.
     private func flush() throws(WALError) {
         guard !encodeBuffer.isEmpty, let segment = active else { return }
+        let needed = segment.size + encodeBuffer.count
+        if needed > segment.zeroedEnd { try zeroFill(through: needed) }
         do {
             try segment.file.write(encodeBuffer, at: segment.size)
         } catch {
@@ -174,6 +196,31 @@ final class WALStorage {
         }
         active?.size += encodeBuffer.count
         encodeBuffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Extends the active segment with synced zeros to at least `needed` bytes: one step
+    /// ahead, but not past the segment size unless one record needs more.
+    private func zeroFill(through needed: Int) throws(WALError) {
+        guard let segment = active else { return }
+        let stepped = (needed + Self.zeroFillStep - 1) / Self.zeroFillStep * Self.zeroFillStep
+        let target = max(needed, min(stepped, segmentSize))
+        let zeros = [UInt8](repeating: 0, count: min(1 << 20, target - segment.zeroedEnd))
+        var offset = segment.zeroedEnd
+        do {
+            while offset < target {
+                let piece = min(zeros.count, target - offset)
+                try segment.file.write(piece == zeros.count ? zeros : Array(zeros[..<piece]), at: offset)
+                offset += piece
+            }
+            try segment.file.sync()
+        } catch {
+            // The zeros are not records; cut back to the records and give up the log only
+            // if even that fails.
+            do { try segment.file.truncate(to: segment.size) } catch { failure = error }
+            active?.zeroedEnd = segment.size
+            throw error
+        }
+        active?.zeroedEnd = target
     }
 
     func syncActive() throws(WALError) {
