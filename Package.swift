@@ -41,8 +41,11 @@ let package = Package(
     targets: [
         // MARK: Shared
 
+        // Google's snappy (Debian's libsnappy-dev) compresses; decoding is Swift's own.
+        .systemLibrary(name: "CSnappy", path: "Shared/CSnappy"),
         .target(
             name: "Snappy",
+            dependencies: ["CSnappy"],
             path: "Shared/Snappy"
         ),
         .target(

@@ -2,7 +2,7 @@
 # Installs what the test suite needs on a Debian machine; safe to run again.
 set -euo pipefail
 
-apt_packages=(docker-compose zlib1g-dev libsqlite3-dev openssl prometheus prometheus-node-exporter prometheus-alertmanager)
+apt_packages=(docker-compose zlib1g-dev libsnappy-dev libsqlite3-dev openssl prometheus prometheus-node-exporter prometheus-alertmanager)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -7,9 +7,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6.1 or later is needed)" >&2; exit 1; }
-# C libraries the services link (zlib for gzip, SQLite for the object store's metadata).
+# C libraries the services link (zlib for gzip, snappy for remote write and the WAL,
+# SQLite for the object store's metadata).
 missing=()
-for p in zlib1g-dev libsqlite3-dev; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+for p in zlib1g-dev libsnappy-dev libsqlite3-dev; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
