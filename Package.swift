@@ -172,10 +172,12 @@ let package = Package(
         // System SQLite and zlib (Debian's libsqlite3-dev, zlib1g-dev) for metadata and CRC-32.
         .systemLibrary(name: "CObjectStoreSQLite", path: "Services/ObjectStore/CObjectStoreSQLite"),
         .systemLibrary(name: "CObjectStoreZlib", path: "Services/ObjectStore/CZlib"),
+        .target(name: "CMultiBufferMD5", path: "Services/ObjectStore/CMultiBufferMD5"),
+        .target(name: "CFastCRC32", dependencies: ["CObjectStoreZlib"], path: "Services/ObjectStore/CFastCRC32"),
         .target(
             name: "ObjectStore",
             dependencies: [
-                "VigilService", "CObjectStoreSQLite", "CObjectStoreZlib",
+                "VigilService", "CObjectStoreSQLite", "CObjectStoreZlib", "CMultiBufferMD5", "CFastCRC32",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -252,7 +254,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ObjectStoreTests",
-            dependencies: ["ObjectStore"],
+            dependencies: ["ObjectStore", "CMultiBufferMD5", "CObjectStoreZlib"],
             path: "Tests/ObjectStoreTests"
         ),
     ],
