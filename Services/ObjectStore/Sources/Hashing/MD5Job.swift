@@ -4,7 +4,7 @@ import CMultiBufferMD5
 /// blocks in received buffers (kept alive by `storage`) and in `stitches`. The engine's
 /// thread advances `next`/`doneInRun` and the stream's chaining value; the rest is fixed
 /// at creation.
-final class MD5Job: @unchecked Sendable {
+public final class MD5Job: @unchecked Sendable {
     struct Run {
         var start: UnsafeRawPointer
         var blocks: Int

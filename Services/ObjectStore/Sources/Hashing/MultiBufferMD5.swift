@@ -35,7 +35,7 @@ public final class MultiBufferMD5: @unchecked Sendable {
 
     /// Hands `buffers` (the stream's next bytes) to the engine; the stream's owner must
     /// `wait(for:)` the job before using the stream again.
-    func submit(_ buffers: [ByteBuffer], to stream: MD5Stream) -> MD5Job {
+    public func submit(_ buffers: [ByteBuffer], to stream: MD5Stream) -> MD5Job {
         let (runs, stitches, storage) = stream.cutBlocks(of: buffers)
         let job = MD5Job(stream: stream, runs: runs, stitches: stitches, storage: storage)
         condition.lock()
@@ -56,7 +56,7 @@ public final class MultiBufferMD5: @unchecked Sendable {
 
     /// Returns once `job` is hashed; asks the engine to start now if it was holding the job
     /// back for other streams' jobs.
-    func wait(for job: MD5Job) async {
+    public func wait(for job: MD5Job) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             condition.lock()
             if job.finished {

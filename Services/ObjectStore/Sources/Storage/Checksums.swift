@@ -2,8 +2,8 @@ import CFastCRC32
 import Crypto
 
 /// CRC-32 (IEEE 802.3, the polynomial of zlib and of S3's `x-amz-checksum-crc32`): the
-/// values of zlib's `crc32`, by carry-less multiplication where the CPU has it (about 2.5x
-/// zlib 1.2's speed here; data files store these CRCs, so the values must never change).
+/// values of zlib's `crc32`, by carry-less multiplication where the CPU has it (CFastCRC32,
+/// ~10x zlib 1.2's speed with AVX-512). Data files store these CRCs: the values never change.
 public struct CRC32: Sendable {
     public private(set) var value: UInt32 = 0
     public init() {}
