@@ -32,7 +32,8 @@ struct PayloadDigests: Sendable {
 /// of one thread; the client's digests (rarely asked for) go to a task.
 ///
 /// At most two batches are held (one being hashed, one filling), so the memory per upload
-/// stays bounded. The first batch's worth of every body is hashed inline, without a task.
+/// stays bounded. A body declared no longer than a batch (most PUTs) is hashed inline,
+/// without a task or the engine; so is the first batch's worth of a body of unknown length.
 struct PipelinedDigests {
     static let batchBytes = 512 << 10
 
@@ -44,17 +45,19 @@ struct PipelinedDigests {
     private var batch: [ByteBuffer] = []
     private var batchSize = 0
     private var hashedInline = 0
+    private let inlineLimit: Int
     private var pipelined = false
 
-    init(_ client: ClientDigests, engine: MultiBufferMD5 = .shared) {
+    init(_ client: ClientDigests, declaredLength: Int64? = nil, engine: MultiBufferMD5 = .shared) {
         self.client = client
         self.engine = engine
+        // A body known to be large goes to the engine's lanes from its first byte (inline
+        // hashing would run at one message's speed on the request task).
+        inlineLimit = (declaredLength ?? 0) > Int64(Self.batchBytes) ? 0 : Self.batchBytes
     }
 
     mutating func add(_ buffer: ByteBuffer) async {
-        // The first batch's worth is hashed inline: a small body (most PUTs) never pays for
-        // a task or a gathered batch; pipelining starts once a body is past it.
-        if !pipelined, hashedInline < Self.batchBytes {
+        if !pipelined, hashedInline < inlineLimit {
             md5.update(buffer)
             client!.update(buffer)
             hashedInline += buffer.readableBytes

@@ -78,7 +78,7 @@ public struct PayloadReader<Body: AsyncSequence & Sendable> where Body.Element =
         }
         if algorithm == nil, let requested = checksumAlgorithm { algorithm = requested }
         digests.checksum = algorithm.map(ChecksumHasher.init)
-        self.digests = PipelinedDigests(digests)
+        self.digests = PipelinedDigests(digests, declaredLength: declaredLength)
         checksumFromHeader = fromHeader
         checksumTrailerName = trailerName
     }
