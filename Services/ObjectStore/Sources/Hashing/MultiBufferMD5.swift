@@ -5,9 +5,10 @@ import NIOCore
 /// Hashes the bodies of concurrent uploads together: each body's pending blocks take one
 /// SIMD lane of the CMultiBufferMD5 engine (16 lanes with AVX-512), and one thread steps
 /// all lanes in lockstep. A lockstep step costs about the same whatever the number of busy
-/// lanes, so the engine prefers full steps: it starts work once every open stream (one that
-/// has submitted and is not finalized) has a job waiting, or as soon as an owner waits for
-/// its job. A lone stream therefore runs at once, at scalar speed.
+/// lanes, so the engine steps only while it holds a job from every open stream (one that
+/// has submitted and is not finalized, up to the lane width), or while an owner waits for
+/// its job; otherwise jobs wait, even half-hashed, for the others to arrive. A lone stream
+/// therefore runs at once, at scalar speed.
 ///
 /// Each stream has at most one job outstanding; its owner calls `wait(for:)` before the
 /// next `submit` or `finalize`.
@@ -102,7 +103,7 @@ public final class MultiBufferMD5: @unchecked Sendable {
         var lanes: [MD5Job] = []
         while true {
             condition.lock()
-            while !(stopping || canStart(busyLanes: lanes.count)) { condition.wait() }
+            while !(stopping || shouldStep(busyLanes: lanes.count)) { condition.wait() }
             if stopping, pending.isEmpty, lanes.isEmpty {
                 thread = nil
                 condition.unlock()
@@ -121,12 +122,13 @@ public final class MultiBufferMD5: @unchecked Sendable {
         }
     }
 
-    /// Whether to hash now: lanes are busy already, or every open stream (up to the lane
-    /// width) has a job waiting, or an owner is waiting for its job.
-    private func canStart(busyLanes: Int) -> Bool {
-        if busyLanes > 0 { return true }
-        guard !pending.isEmpty else { return false }
-        return urgentJobs > 0 || pending.count >= min(openStreams, laneWidth)
+    /// Whether to step now: the jobs at hand (in lanes or waiting) come from every open
+    /// stream, up to the lane width, or an owner is waiting for its job. Stepping with a few
+    /// lanes while more jobs are on their way would cost a full step for a fraction of one.
+    private func shouldStep(busyLanes: Int) -> Bool {
+        let jobs = busyLanes + pending.count
+        guard jobs > 0 else { return false }
+        return urgentJobs > 0 || jobs >= min(openStreams, laneWidth)
     }
 
     /// Hashes as many blocks as every lane has left in its current run (at most
