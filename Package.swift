@@ -185,10 +185,12 @@ let package = Package(
         // System SQLite and zlib (Debian's libsqlite3-dev, zlib1g-dev) for metadata and CRC-32.
         .systemLibrary(name: "CObjectStoreSQLite", path: "Services/ObjectStore/CObjectStoreSQLite"),
         .systemLibrary(name: "CObjectStoreZlib", path: "Services/ObjectStore/CZlib"),
+        .target(name: "CMultiBufferMD5", path: "Services/ObjectStore/CMultiBufferMD5"),
+        .target(name: "CFastCRC32", dependencies: ["CObjectStoreZlib"], path: "Services/ObjectStore/CFastCRC32"),
         .target(
             name: "ObjectStore",
             dependencies: [
-                "VigilService", "S3", "CObjectStoreSQLite", "CObjectStoreZlib",
+                "VigilService", "S3", "CObjectStoreSQLite", "CObjectStoreZlib", "CMultiBufferMD5", "CFastCRC32",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -265,7 +267,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ObjectStoreTests",
-            dependencies: ["ObjectStore", "S3", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ObjectStore", "S3", "CMultiBufferMD5", "CObjectStoreZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/ObjectStoreTests"
         ),
     ],

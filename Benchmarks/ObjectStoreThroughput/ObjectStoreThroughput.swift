@@ -32,8 +32,10 @@ struct ObjectStoreThroughput: AsyncParsableCommand {
     @Option(help: "Object sizes to run: small, large or both (comma-separated).") var sizes = "small,large"
     @Option(help: "Concurrency levels to run (comma-separated).") var concurrency = "1,16"
     @Flag(help: "Skip the 16-stream dd (context only).") var noParallelDd = false
+    @Flag(help: "Only measure the node's hashing in this process (MD5 of one and of 16 bodies, block CRC-32), no node or disk.") var hashingOnly = false
 
     func run() async throws {
+        if hashingOnly { return await HashingThroughput.report() }
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("object-store-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: dir) } }

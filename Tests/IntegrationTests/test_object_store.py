@@ -13,6 +13,7 @@ import os
 import subprocess
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import format_datetime
 
 import boto3
@@ -145,6 +146,25 @@ def test_empty_and_overwritten_objects(s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"first" * 40_000)
     s3.put_object(Bucket=bucket, Key="k", Body=b"second")
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"second"
+
+
+def test_large_bodies_uploaded_together_get_their_own_md5_etags(s3, bucket):
+    # Bodies past 512 KiB are hashed side by side in the SIMD lanes of one thread; unequal
+    # lengths (some not a multiple of the 64-byte MD5 block) end in different lanes.
+    sizes = [512 * 1024 + 1, 1024 * 1024, 3 * 1024 * 1024 + 17, 2 * 1024 * 1024 - 63, 5 * 1024 * 1024 + 55,
+             700_001, 4 * 1024 * 1024, 1_500_000]
+    bodies = [os.urandom(size) for size in sizes]
+
+    def put(index):
+        return s3.put_object(Bucket=bucket, Key=f"together/{index}", Body=bodies[index])["ETag"]
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        etags = list(pool.map(put, range(len(bodies))))
+    for index, body in enumerate(bodies):
+        assert etags[index] == f'"{hashlib.md5(body).hexdigest()}"', sizes[index]
+        got = s3.get_object(Bucket=bucket, Key=f"together/{index}")
+        assert got["ETag"] == etags[index]
+        assert got["Body"].read() == body
 
 
 def test_range_reads(s3, bucket):

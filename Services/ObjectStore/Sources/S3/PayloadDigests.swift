@@ -1,46 +1,65 @@
 import Crypto
 import NIOCore
 
-/// The digests S3 asks of a request body, updated in body order: MD5 (the ETag, and
-/// Content-MD5), SHA-256 when x-amz-content-sha256 names one, and the x-amz-checksum-*
-/// algorithm when the client sent or asked for one.
-struct PayloadDigests: Sendable {
-    var md5 = Insecure.MD5()
+/// The digests a client may ask to be checked besides MD5: SHA-256 when
+/// x-amz-content-sha256 names one, and the x-amz-checksum-* algorithm when the client sent
+/// or asked for one.
+struct ClientDigests: Sendable {
     var sha256: SHA256?
     var checksum: ChecksumHasher?
 
+    var isEmpty: Bool { sha256 == nil && checksum == nil }
+
     mutating func update(_ buffer: ByteBuffer) {
         buffer.withUnsafeReadableBytes { raw in
-            md5.update(bufferPointer: raw)
             sha256?.update(bufferPointer: raw)
             checksum?.update(raw)
         }
     }
 }
 
-/// Updates `PayloadDigests` beside the request task instead of on it: received buffers are
-/// gathered into batches, and one batch is hashed on another thread while the next one
-/// arrives, so a single upload hashes on one core and receives and writes on the other
-/// (MD5 is the largest CPU cost of a large PUT, and cannot be split within one body).
+/// What S3 asks of a request body, in body order: its MD5 (the ETag, and Content-MD5)
+/// and the client's digests.
+struct PayloadDigests: Sendable {
+    var md5: [UInt8]
+    var client: ClientDigests
+}
+
+/// Updates the digests beside the request task instead of on it: received buffers are
+/// gathered into batches, and one batch is hashed on other threads while the next one
+/// arrives. MD5, the largest CPU cost of a large PUT and impossible to split within one
+/// body, goes to the `MultiBufferMD5` engine, which hashes concurrent bodies in SIMD lanes
+/// of one thread; the client's digests (rarely asked for) go to a task.
 ///
 /// At most two batches are held (one being hashed, one filling), so the memory per upload
-/// stays bounded. The first batch's worth of every body is hashed inline, without a task.
+/// stays bounded. A body declared no longer than a batch (most PUTs) is hashed inline,
+/// without a task or the engine; so is the first batch's worth of a body of unknown length.
 struct PipelinedDigests {
     static let batchBytes = 512 << 10
 
-    private var idle: PayloadDigests?
-    private var inFlight: Task<PayloadDigests, Never>?
+    private let md5 = MD5Stream()
+    private let engine: MultiBufferMD5
+    private var md5Job: MD5Job?
+    private var client: ClientDigests?
+    private var clientTask: Task<ClientDigests, Never>?
     private var batch: [ByteBuffer] = []
     private var batchSize = 0
     private var hashedInline = 0
+    private let inlineLimit: Int
+    private var pipelined = false
 
-    init(_ digests: PayloadDigests) { idle = digests }
+    init(_ client: ClientDigests, declaredLength: Int64? = nil, engine: MultiBufferMD5 = .shared) {
+        self.client = client
+        self.engine = engine
+        // A body known to be large goes to the engine's lanes from its first byte (inline
+        // hashing would run at one message's speed on the request task).
+        inlineLimit = (declaredLength ?? 0) > Int64(Self.batchBytes) ? 0 : Self.batchBytes
+    }
 
     mutating func add(_ buffer: ByteBuffer) async {
-        // The first batch's worth is hashed inline: a small body (most PUTs) never pays for
-        // a task or a gathered batch; pipelining starts once a body is past it.
-        if inFlight == nil, batch.isEmpty, hashedInline < Self.batchBytes, idle != nil {
-            idle!.update(buffer)
+        if !pipelined, hashedInline < inlineLimit {
+            md5.update(buffer)
+            client!.update(buffer)
             hashedInline += buffer.readableBytes
             return
         }
@@ -49,36 +68,42 @@ struct PipelinedDigests {
         if batchSize >= Self.batchBytes { await dispatch() }
     }
 
-    /// Hands the batch to a task, after taking the digests back from the previous one.
+    /// Hands the batch over, after the previous one is done.
     private mutating func dispatch() async {
-        let digests = await take()
-        let work = batch
+        pipelined = true
+        if let md5Job { await engine.wait(for: md5Job) }
+        md5Job = engine.submit(batch, to: md5)
+        var client = await takeClient()
+        if !client.isEmpty {
+            let work = batch
+            clientTask = Task {
+                for buffer in work { client.update(buffer) }
+                return client
+            }
+        } else {
+            self.client = client
+        }
         batch = []
         batchSize = 0
-        inFlight = Task {
-            var digests = digests
-            for buffer in work { digests.update(buffer) }
-            return digests
-        }
     }
 
-    private mutating func take() async -> PayloadDigests {
-        if let inFlight {
-            self.inFlight = nil
-            return await inFlight.value
+    private mutating func takeClient() async -> ClientDigests {
+        if let clientTask {
+            self.clientTask = nil
+            return await clientTask.value
         }
-        let digests = idle!
-        idle = nil
-        return digests
+        let client = client!
+        self.client = nil
+        return client
     }
 
-    /// The digests over everything added; the last (partial) batch is hashed inline.
+    /// The digests over everything added. Call once.
     mutating func finish() async -> PayloadDigests {
-        var digests = await take()
-        for buffer in batch { digests.update(buffer) }
-        batch = []
-        batchSize = 0
-        idle = digests
-        return digests
+        if !batch.isEmpty { await dispatch() }
+        if let md5Job { await engine.wait(for: md5Job) }
+        md5Job = nil
+        let client = await takeClient()
+        self.client = client
+        return PayloadDigests(md5: md5.finalize(), client: client)
     }
 }

@@ -44,7 +44,7 @@ public struct PayloadReader<Body: AsyncSequence & Sendable> where Body.Element =
         default:
             break
         }
-        var digests = PayloadDigests()
+        var digests = ClientDigests()
         if case .sha256(let hex) = payload {
             expectedSHA256 = hex
             digests.sha256 = SHA256()
@@ -78,7 +78,7 @@ public struct PayloadReader<Body: AsyncSequence & Sendable> where Body.Element =
         }
         if algorithm == nil, let requested = checksumAlgorithm { algorithm = requested }
         digests.checksum = algorithm.map(ChecksumHasher.init)
-        self.digests = PipelinedDigests(digests)
+        self.digests = PipelinedDigests(digests, declaredLength: declaredLength)
         checksumFromHeader = fromHeader
         checksumTrailerName = trailerName
     }
@@ -116,13 +116,13 @@ public struct PayloadReader<Body: AsyncSequence & Sendable> where Body.Element =
         if let declaredLength, declaredLength != size {
             throw S3Error("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header (\(declaredLength) declared, \(size) received)", status: .badRequest)
         }
-        if let expectedSHA256, let sha256 = digests.sha256, sha256.finalize().hexString != expectedSHA256 {
+        if let expectedSHA256, let sha256 = digests.client.sha256, sha256.finalize().hexString != expectedSHA256 {
             throw S3Error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", status: .badRequest)
         }
-        let md5Digest = Array(digests.md5.finalize())
+        let md5Digest = digests.md5
         if let contentMD5, contentMD5 != md5Digest { throw S3Error.badDigest }
         var summary = PayloadSummary(size: size, md5: md5Digest)
-        if let checksum = digests.checksum {
+        if let checksum = digests.client.checksum {
             let computed = checksum.base64Digest()
             var claimed = checksumFromHeader
             if let name = checksumTrailerName {

@@ -1,24 +1,16 @@
-import CObjectStoreZlib
+import CFastCRC32
 import Crypto
 
-/// CRC-32 (IEEE 802.3, the polynomial of zlib and of S3's `x-amz-checksum-crc32`), computed
-/// by zlib, which is much faster than a table loop in Swift.
+/// CRC-32 (IEEE 802.3, the polynomial of zlib and of S3's `x-amz-checksum-crc32`): the
+/// values of zlib's `crc32`, by carry-less multiplication where the CPU has it (CFastCRC32,
+/// ~10x zlib 1.2's speed with AVX-512). Data files store these CRCs: the values never change.
 public struct CRC32: Sendable {
     public private(set) var value: UInt32 = 0
     public init() {}
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        var remaining = bytes.count
-        var pointer = base.assumingMemoryBound(to: UInt8.self)
-        var crc = UInt(value)
-        while remaining > 0 {
-            let n = min(remaining, Int(UInt32.max / 2))
-            crc = crc32(crc, pointer, uInt(n))
-            pointer += n
-            remaining -= n
-        }
-        value = UInt32(truncatingIfNeeded: crc)
+        value = fastcrc32_update(value, base.assumingMemoryBound(to: UInt8.self), bytes.count)
     }
 
     public mutating func update(_ bytes: some Sequence<UInt8>) {
