@@ -74,7 +74,7 @@ def local_uploads(node: ObjectStoreNode, secret: str) -> int:
     answer = requests.get(f"http://{HOST}:{node.rpc_port}/rpc/uploads", params={"bucket": BUCKET},
                           headers=rpc_headers(secret, "GET", "/rpc/uploads", f"bucket={BUCKET}"), timeout=5)
     answer.raise_for_status()
-    return len(answer.json())
+    return len(answer.json()["uploads"])
 
 
 def listed_keys(s3) -> set[str]:

@@ -42,6 +42,38 @@ struct ReplicatedUploadTests {
         #expect(try await store.replicatedUpload(id: upload.id, bucket: "bucket-one", key: "obj", withParts: true) == nil)
     }
 
+    /// A part or creation that reaches a replica after the upload ended there (its write
+    /// was still under way when the client saw the quorum) must not bring the upload back.
+    @Test func anEndedUploadIsRememberedAndNotBroughtBackByLateWrites() async throws {
+        let store = try MetadataStore(directory: StorageTests.tempDir())
+        defer { store.close() }
+        let key = try await store.createKey(name: "k")
+        try await store.createBucket(name: "bucket-one", owner: key.id)
+        let upload = MultipartUpload(id: String(repeating: "7", count: 32), bucket: "bucket-one", key: "obj",
+                                     initiated: Date(), headers: [:], checksumAlgorithm: nil)
+        let late = Self.part(2, at: 300, etag: "dd", "d")
+        _ = try await store.storeReplicatedPart(Self.part(1, at: 100, etag: "aa", "a"), of: upload)
+        #expect(try await store.dropUpload(id: upload.id, bucket: "bucket-one", key: "obj", keeping: []) == [Self.segment("a")])
+        #expect(try await store.hasEnded(upload: upload.id))
+        #expect(try await store.endedUploads(bucket: "bucket-one") == [upload.id])
+        try await store.storeUpload(upload)
+        #expect(try await store.storeReplicatedPart(late, of: upload) == [late.segment], "the late part's file is handed back")
+        #expect(try await store.replicatedUpload(id: upload.id, bucket: "bucket-one", key: "obj", withParts: true) == nil)
+        #expect(try await store.listUploads(bucket: "bucket-one").isEmpty)
+        // An end this replica never saw the upload for is remembered too.
+        let unseen = String(repeating: "8", count: 32)
+        #expect(try await store.dropUpload(id: unseen, bucket: "bucket-one", key: "obj", keeping: []).isEmpty)
+        #expect(try await store.hasEnded(upload: unseen))
+        // Handing an upload over to new replicas is no end.
+        let moved = MultipartUpload(id: String(repeating: "9", count: 32), bucket: "bucket-one", key: "obj",
+                                    initiated: Date(), headers: [:], checksumAlgorithm: nil)
+        try await store.storeUpload(moved)
+        _ = try await store.dropUpload(id: moved.id, bucket: "bucket-one", key: "obj", keeping: [], ended: false)
+        #expect(try await !store.hasEnded(upload: moved.id))
+        try await store.storeUpload(moved)
+        #expect(try await store.listUploads(bucket: "bucket-one").map(\.id) == [moved.id])
+    }
+
     @Test func theCompletedObjectsEntryDropsTheUploadOnAReplicaThatMissedTheCompletion() async throws {
         let store = try MetadataStore(directory: StorageTests.tempDir())
         defer { store.close() }

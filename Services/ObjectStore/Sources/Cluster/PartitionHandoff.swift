@@ -54,7 +54,7 @@ extension PartitionRepair {
                     }
                 }
                 guard handed else { continue }
-                await data.discard(try await metadata.dropUpload(id: upload.id, bucket: upload.bucket, key: upload.key, keeping: []))
+                await data.discard(try await metadata.dropUpload(id: upload.id, bucket: upload.bucket, key: upload.key, keeping: [], ended: false))
                 logger.info("handed upload \(upload.id) of \(upload.bucket)/\(upload.key) over to its new replicas")
             } catch {
                 logger.warning("handoff of upload \(upload.id) stopped: \(error)")

@@ -49,18 +49,26 @@ extension ReplicatedObjects {
     }
 
     /// The upload and its parts as a read quorum of its replicas knows them (for each part
-    /// number the newest part); `noSuchUpload` when none of them knows the upload.
+    /// number the newest part); `noSuchUpload` when none of them knows the upload, or one
+    /// knows it ended (a replica that missed the end is then told to drop it).
     public func upload(id: String, bucket: String, key: String, withParts: Bool, ring: PlacementRing) async throws -> UploadCopy {
         let needed = consistency == .consistent ? ring.quorum : 1
         let answers = await ask(ring.nodes(bucket: bucket, key: key), enough: needed) { [metadata, rpc] _, address in
             if let address {
                 return try await rpc.call(address, .GET, "/rpc/upload", query: ["id": id, "bucket": bucket, "key": key, "parts": String(withParts)],
-                                          as: UploadAnswer.self).copy
+                                          as: UploadAnswer.self)
             }
-            return try await metadata.replicatedUpload(id: id, bucket: bucket, key: key, withParts: withParts)
+            return UploadAnswer(copy: try await metadata.replicatedUpload(id: id, bucket: bucket, key: key, withParts: withParts),
+                                ended: try await metadata.hasEnded(upload: id))
         }
         try Self.require(answers, needed, "ListParts")
-        let copies = answers.successes.values.compactMap { $0 }
+        if answers.successes.values.contains(where: { $0.ended == true }) {
+            if answers.successes.values.contains(where: { $0.copy != nil }) {
+                await dropUpload(id: id, bucket: bucket, key: key, keeping: [], ring: ring)
+            }
+            throw StoreError.noSuchUpload(id)
+        }
+        let copies = answers.successes.values.compactMap(\.copy)
         guard let first = copies.first else {
             try await metadata.requireBucket(bucket)
             throw StoreError.noSuchUpload(id)
@@ -129,13 +137,20 @@ extension ReplicatedObjects {
         let needed = consistency == .consistent ? max(1, nodes.count - (ring.replicationFactor - ring.quorum)) : 1
         let answers = await ask(nodes, enough: nodes.count) { [metadata, rpc] _, address in
             if let address {
-                return try await rpc.call(address, .GET, "/rpc/uploads", query: ["bucket": bucket], as: [MultipartUpload].self)
+                return try await rpc.call(address, .GET, "/rpc/uploads", query: ["bucket": bucket], as: UploadsAnswer.self)
             }
-            return try await metadata.listUploads(bucket: bucket)
+            return UploadsAnswer(uploads: try await metadata.listUploads(bucket: bucket),
+                                 ended: try await metadata.endedUploads(bucket: bucket))
         }
         try Self.require(answers, needed, "ListMultipartUploads")
+        let ended = Set(answers.successes.values.flatMap(\.ended))
         var byID: [String: MultipartUpload] = [:]
-        for upload in answers.successes.values.joined() { byID[upload.id] = upload }
+        for upload in answers.successes.values.flatMap(\.uploads) { byID[upload.id] = upload }
+        // Copies kept by replicas that missed an upload's end: dropped there now.
+        for id in byID.keys where ended.contains(id) {
+            let stale = byID.removeValue(forKey: id)!
+            await dropUpload(id: id, bucket: stale.bucket, key: stale.key, keeping: [], ring: ring)
+        }
         return byID.values.sorted { ($0.key, $0.initiated, $0.id) < ($1.key, $1.initiated, $1.id) }
     }
 
@@ -146,7 +161,15 @@ extension ReplicatedObjects {
     }
 }
 
-/// `GET /rpc/upload`'s answer (wrapped, as `EntryAnswer`).
+/// `GET /rpc/upload`'s answer (wrapped, as `EntryAnswer`); `ended` when the node knows the
+/// upload was completed or aborted.
 public struct UploadAnswer: Sendable, Codable {
     public var copy: UploadCopy?
+    public var ended: Bool?
+}
+
+/// `GET /rpc/uploads`'s answer: a node's uploads in a bucket and the ids it knows ended.
+public struct UploadsAnswer: Sendable, Codable {
+    public var uploads: [MultipartUpload]
+    public var ended: [String]
 }

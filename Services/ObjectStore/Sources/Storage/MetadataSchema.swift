@@ -3,13 +3,27 @@
 ///
 /// Version 2 added what cluster mode needs: a version on every replicated row (objects,
 /// keys, buckets, grants) and tombstone tables for deleted objects and catalog rows.
+/// Version 3 added `ended_uploads`: multipart uploads completed or aborted, so that a
+/// replica that missed the end neither keeps nor brings back the upload.
 enum MetadataSchema {
-    static let version = 2
+    static let version = 3
 
     static func migrate(_ db: SQLiteConnection) throws {
         let current = try db.query("PRAGMA user_version").first?[0].int ?? 0
         if current < 1 { try createVersion1(db) }
         if current < 2 { try upgradeToVersion2(db) }
+        if current < 3 { try upgradeToVersion3(db) }
+    }
+
+    static func upgradeToVersion3(_ db: SQLiteConnection) throws {
+        try db.execute("""
+            BEGIN;
+            CREATE TABLE IF NOT EXISTS ended_uploads(
+                id TEXT PRIMARY KEY, bucket TEXT NOT NULL, ended INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS ended_uploads_by_time ON ended_uploads(ended);
+            PRAGMA user_version = 3;
+            COMMIT;
+            """)
     }
 
     static func upgradeToVersion2(_ db: SQLiteConnection) throws {

@@ -4,10 +4,16 @@ import Foundation
 /// kept on every replica of its (bucket, key). Unlike the single-node calls these are
 /// idempotent and accept an upload created through another node.
 extension MetadataStore {
-    /// Records an upload created by a coordinator (a no-op if it is already known).
+    /// How long an ended upload's id is remembered: longer than a replica is expected to
+    /// stay down with a stale copy of it.
+    static let endedUploadMemory: Int64 = 7 * 24 * 3600 * 1000
+
+    /// Records an upload created by a coordinator (a no-op if it is already known, or
+    /// already ended: a late write must not bring it back).
     public func storeUpload(_ upload: MultipartUpload) async throws {
         try await db.write { db in
             try Self.requireBucket(db, upload.bucket)
+            guard try !Self.hasEnded(db, upload.id) else { return }
             try db.run("INSERT OR IGNORE INTO uploads(id, bucket, key, initiated, headers, checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?)",
                        .text(upload.id), .text(upload.bucket), .text(upload.key), .integer(upload.initiated.millisecondsSince1970),
                        .text(try JSONCoding.encode(upload.headers)), upload.checksumAlgorithm.map { .text($0.rawValue) } ?? .null)
@@ -21,6 +27,7 @@ extension MetadataStore {
     public func storeReplicatedPart(_ part: UploadedPart, of upload: MultipartUpload) async throws -> [ObjectSegment] {
         try await storeUpload(upload)
         return try await db.write { db in
+            guard try !Self.hasEnded(db, upload.id) else { return [part.segment] }
             if let row = try db.query("SELECT last_modified, etag, segment FROM parts WHERE upload_id = ? AND number = ?",
                                       .text(upload.id), .integer(Int64(part.number))).first {
                 let existing = try JSONCoding.decode(ObjectSegment.self, row[2].string)
@@ -44,6 +51,7 @@ extension MetadataStore {
     /// This node's copy of an upload and its parts, nil if it does not know the upload.
     public func replicatedUpload(id: String, bucket: String, key: String, withParts: Bool) async throws -> UploadCopy? {
         try await db.read { db in
+            guard try !Self.hasEnded(db, id) else { return nil }
             guard let row = try db.query("SELECT id, bucket, key, initiated, headers, checksum_algorithm FROM uploads WHERE id = ?", .text(id)).first else {
                 return nil
             }
@@ -60,16 +68,40 @@ extension MetadataStore {
         }
     }
 
-    /// Drops this node's copy of an upload (completed or aborted through any node) and
-    /// returns its parts' data files except those in `keeping`; nothing if it is unknown.
-    public func dropUpload(id: String, bucket: String, key: String, keeping: Set<String>) async throws -> [ObjectSegment] {
+    /// Drops this node's copy of an upload and returns its parts' data files except those
+    /// in `keeping` or in the key's current object. An upload completed or aborted through
+    /// any node is remembered as ended (`ended`), even if this node never knew it; one
+    /// handed over to other replicas after a layout change is not.
+    public func dropUpload(id: String, bucket: String, key: String, keeping: Set<String>, ended: Bool = true) async throws -> [ObjectSegment] {
         try await db.write { db in
+            if ended {
+                let now = Date().millisecondsSince1970
+                try db.run("DELETE FROM ended_uploads WHERE ended < ?", .integer(now - Self.endedUploadMemory))
+                try db.run("INSERT OR IGNORE INTO ended_uploads(id, bucket, ended) VALUES (?, ?, ?)", .text(id), .text(bucket), .integer(now))
+            }
             guard let row = try db.query("SELECT bucket, key FROM uploads WHERE id = ?", .text(id)).first,
                   row[0].string == bucket, row[1].string == key else { return [] }
-            let unused = try Self.parts(db, uploadID: id).map(\.segment).filter { !keeping.contains($0.blob) }
+            let inUse = keeping.union(try Self.segments(db, bucket: bucket, key: key).map(\.blob))
+            let unused = try Self.parts(db, uploadID: id).map(\.segment).filter { !inUse.contains($0.blob) }
             try db.run("DELETE FROM uploads WHERE id = ?", .text(id))
             return unused
         }
+    }
+
+    /// Ids of the uploads in `bucket` this node knows to have ended.
+    public func endedUploads(bucket: String) async throws -> [String] {
+        try await db.read { db in
+            try db.query("SELECT id FROM ended_uploads WHERE bucket = ?", .text(bucket)).compactMap { $0[0].string }
+        }
+    }
+
+    /// Whether this node knows the upload `id` to have ended.
+    public func hasEnded(upload id: String) async throws -> Bool {
+        try await db.read { db in try Self.hasEnded(db, id) }
+    }
+
+    static func hasEnded(_ db: SQLiteConnection, _ id: String) throws -> Bool {
+        try !db.query("SELECT 1 FROM ended_uploads WHERE id = ?", .text(id)).isEmpty
     }
 }
 

@@ -72,6 +72,8 @@ extension MetadataStore {
             guard parts.contains(where: { used.contains($0.segment.blob) }) else { continue }
             unused += parts.map(\.segment).filter { !used.contains($0.blob) }
             try db.run("DELETE FROM uploads WHERE id = ?", .text(id))
+            try db.run("INSERT OR IGNORE INTO ended_uploads(id, bucket, ended) VALUES (?, ?, ?)",
+                       .text(id), .text(entry.bucket), .integer(Date().millisecondsSince1970))
         }
         return unused
     }
