@@ -147,6 +147,28 @@ final class DecimalChunkTests: XCTestCase {
         XCTAssertThrowsError(try DecimalChunk(bytes: [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0, 0, 0, 0, 0]))
     }
 
+    func testBlockReadsDecodeTimestampsNowAndValuesOnlyWhenAsked() throws {
+        var generator = SplitMix64(seed: 8)
+        var t = start
+        let input = (0..<300).map { _ -> Head.Sample in
+            t += 15_000 + Int64(generator.next() % 5)
+            return Head.Sample(t, Double(generator.next() % 10_000) / 100)
+        }
+        let bytes = try XCTUnwrap(DecimalChunk.encode(input)).bytes
+        let read = try DecimalChunk(checksummedBytes: bytes)
+        XCTAssertEqual(read.count, input.count)
+        XCTAssertEqual(read.minTime, input.first?.timestamp)
+        XCTAssertEqual(read.maxTime, input.last?.timestamp)
+        XCTAssertEqual(try read.samples(), input)
+        // Damage after the timestamps passes the cheap read and is caught by the decode.
+        let damaged = try DecimalChunk(checksummedBytes: bytes + [0x80])
+        XCTAssertThrowsError(try damaged.samples())
+        var out: [Head.Sample] = []
+        XCTAssertThrowsError(try damaged.appendSamples(from: .min, through: .max, to: &out))
+        // Damage in the header or timestamps is caught at once.
+        XCTAssertThrowsError(try DecimalChunk(checksummedBytes: Array(bytes.prefix(5))))
+    }
+
     // MARK: - Choosing the encoding for a block
 
     private func xorChunks(_ input: [Head.Sample], per: Int = 120) -> [StoredChunk] {

@@ -43,6 +43,14 @@ public struct DecimalChunk: Sendable {
         self.init(bytes: bytes, count: count, minTime: minTime, maxTime: maxTime)
     }
 
+    /// Chunk data from a chunk file whose checksum was verified: only the header and the
+    /// timestamps are read here; the values are checked when a query decodes them (any
+    /// damage then throws `ChunkError`), so a block read does not decode them twice.
+    public init(checksummedBytes bytes: [UInt8]) throws(ChunkError) {
+        let timestamps = try DecimalChunkDecoder.decodeTimestamps(bytes).timestamps
+        self.init(bytes: bytes, count: timestamps.count, minTime: timestamps[0], maxTime: timestamps[timestamps.count - 1])
+    }
+
     /// Every sample, in time order.
     public func samples() throws(ChunkError) -> [Head.Sample] {
         try DecimalChunkDecoder.decode(bytes)

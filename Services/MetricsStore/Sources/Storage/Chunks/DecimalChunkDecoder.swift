@@ -17,11 +17,21 @@ enum DecimalChunkDecoder {
         return samples
     }
 
-    /// Decodes and checks every sample, appending those in `[mint, maxt]` to `out`; returns
-    /// the sample count and the first and last timestamps.
-    @discardableResult
-    static func decode(_ bytes: [UInt8], from mint: Int64, through maxt: Int64,
-                       into out: inout [Head.Sample]) throws(ChunkError) -> (count: Int, minTime: Int64, maxTime: Int64) {
+    /// A chunk read up to its values: header, exceptions and every timestamp, with the
+    /// reader positioned at the packed values.
+    struct Timed {
+        var flags: UInt8
+        var scale: Int
+        var first: Int64
+        var step: Int64
+        var exceptions: [(index: Int, bits: UInt64)]
+        var timestamps: [Int64]
+        var reader: BitReader
+    }
+
+    /// Reads and checks everything but the values: enough for the sample count and time
+    /// bounds, which is all a block read needs before a query asks for samples.
+    static func decodeTimestamps(_ bytes: [UInt8]) throws(ChunkError) -> Timed {
         var reader = BitReader(bytes: bytes)
         let count = try readUvarint(&reader)
         guard count >= 1, count <= UInt64(DecimalChunk.maxSampleCount) else {
@@ -70,8 +80,19 @@ enum DecimalChunkDecoder {
         } else {
             for i in stride(from: 2, to: n, by: 1) { timestamps[i] = timestamps[i - 1] &+ firstDelta }
         }
+        return Timed(flags: flags, scale: scale, first: first, step: step, exceptions: exceptions,
+                     timestamps: timestamps, reader: reader)
+    }
 
-        let power = powersOfTen[scale]
+    /// Decodes and checks every sample, appending those in `[mint, maxt]` to `out`; returns
+    /// the sample count and the first and last timestamps.
+    @discardableResult
+    static func decode(_ bytes: [UInt8], from mint: Int64, through maxt: Int64,
+                       into out: inout [Head.Sample]) throws(ChunkError) -> (count: Int, minTime: Int64, maxTime: Int64) {
+        var chunk = try decodeTimestamps(bytes)
+        let timestamps = chunk.timestamps, exceptions = chunk.exceptions
+        let n = timestamps.count
+        let power = powersOfTen[chunk.scale]
         var nextException = 0
         // Appends sample `i` with integer `k` if it is in the window.
         func emit(_ i: Int, _ k: Int64) {
@@ -83,21 +104,22 @@ enum DecimalChunkDecoder {
             }
             if t >= mint && t <= maxt { out.append(Head.Sample(t, value)) }
         }
-        emit(0, first)
-        if step != 0 {
-            let signed = flags & DecimalChunkFlags.signedSteps != 0
-            var k = first
-            try readPacked(n - 1, from: &reader) { i, packed in
+        emit(0, chunk.first)
+        if chunk.step != 0 {
+            let signed = chunk.flags & DecimalChunkFlags.signedSteps != 0
+            let step = chunk.step
+            var k = chunk.first
+            try readPacked(n - 1, from: &chunk.reader) { i, packed in
                 let multiple = signed ? DecimalChunk.unzigzag(packed) : Int64(bitPattern: packed)
                 k = k &+ multiple &* step
                 emit(i + 1, k)
             }
         } else {
-            for i in 1..<n { emit(i, first) }
+            for i in 1..<n { emit(i, chunk.first) }
         }
 
-        let padding = reader.remainingBits
-        guard padding < 8, try reader.readBits(padding) == 0 else { throw .trailingData(bitCount: padding) }
+        let padding = chunk.reader.remainingBits
+        guard padding < 8, try chunk.reader.readBits(padding) == 0 else { throw .trailingData(bitCount: padding) }
         return (n, timestamps[0], timestamps[n - 1])
     }
 

@@ -4,12 +4,12 @@ public enum StoredChunk: Sendable {
     case xor(XORChunk)
     case decimal(DecimalChunk)
 
-    /// Decodes chunk data given its encoding byte from a chunk file; nil for an encoding
-    /// this build does not know.
+    /// Decodes chunk data given its encoding byte from a chunk file, its checksum verified;
+    /// nil for an encoding this build does not know.
     public init?(encoding: UInt8, bytes: [UInt8]) throws(ChunkError) {
         switch encoding {
         case XORChunk.encoding: self = .xor(try XORChunk(bytes: bytes))
-        case DecimalChunk.encoding: self = .decimal(try DecimalChunk(bytes: bytes))
+        case DecimalChunk.encoding: self = .decimal(try DecimalChunk(checksummedBytes: bytes))
         default: return nil
         }
     }
