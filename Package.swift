@@ -161,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "RemoteWriteIngest",
             dependencies: [
-                "PrometheusRemoteWrite", "Snappy", "VigilService",
+                "PrometheusRemoteWrite", "Snappy", "VigilService", "VigilTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -244,9 +244,15 @@ let package = Package(
 
         // MARK: Tests
 
+        // Seeded random numbers and free ports for tests and benchmark workloads.
+        .target(
+            name: "VigilTestSupport",
+            path: "Tests/Support"
+        ),
+
         .testTarget(
             name: "SharedTests",
-            dependencies: ["OTLP", "PrometheusRemoteWrite", "Snappy", "VigilService"],
+            dependencies: ["OTLP", "PrometheusRemoteWrite", "Snappy", "VigilService", "VigilTestSupport"],
             path: "Tests/SharedTests"
         ),
         .testTarget(
@@ -260,7 +266,7 @@ let package = Package(
         .testTarget(
             name: "MetricsStoreTests",
             dependencies: [
-                "MetricsStore", "PrometheusRemoteWrite", "Snappy",
+                "MetricsStore", "PrometheusRemoteWrite", "Snappy", "VigilTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/MetricsStoreTests"
@@ -268,7 +274,7 @@ let package = Package(
         .testTarget(
             name: "ObjectStoreTests",
             dependencies: [
-                "ObjectStore", "S3", "CMultiBufferMD5", "CObjectStoreZlib",
+                "ObjectStore", "S3", "CMultiBufferMD5", "CObjectStoreZlib", "VigilTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import VigilTestSupport
 import Glibc
 #elseif canImport(Darwin)
 import Darwin

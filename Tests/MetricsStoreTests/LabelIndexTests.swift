@@ -1,3 +1,4 @@
+import VigilTestSupport
 import Dispatch
 import XCTest
 

@@ -4,6 +4,7 @@ import Hummingbird
 import Prometheus
 import HummingbirdTesting
 import Synchronization
+import VigilTestSupport
 import XCTest
 
 @testable import MetricsStore
@@ -112,7 +113,7 @@ final class NotifierTests: XCTestCase {
     func testUnreachableAlertmanagerCountsAnErrorAndDropsTheBatch() async throws {
         let notifier = Notifier()
         await notifier.apply(AlertingConfig(alertmanagers: [
-            AlertmanagerConfig(targets: ["127.0.0.1:\(try Self.freePort())"], timeout: .seconds(2)),
+            AlertmanagerConfig(targets: ["127.0.0.1:\(try freeLoopbackPort())"], timeout: .seconds(2)),
         ]), externalLabels: [:])
         await notifier.send([alert("A")])
         await notifier.flush()
@@ -227,21 +228,6 @@ final class NotifierTests: XCTestCase {
         let counters = await notifier.counters
         XCTAssertEqual(counters, Notifier.Counters(dropped: 0, sent: 2, errors: 0))
     }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw CocoaError(.fileReadUnknown) }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 /// What the recording Alertmanager stand-in received: path and alert count per request.
@@ -272,7 +258,7 @@ final class RealAlertmanager {
         receivers:
           - name: blackhole
         """.write(to: config, atomically: true, encoding: .utf8)
-        let port = try NotifierTests.freePort()
+        let port = try freeLoopbackPort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["--config.file=\(config.path)", "--storage.path=\(directory.path)",

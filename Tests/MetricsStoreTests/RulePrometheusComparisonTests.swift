@@ -1,3 +1,4 @@
+import VigilTestSupport
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
@@ -70,7 +71,7 @@ final class RulePrometheusComparisonTests: XCTestCase {
           external_labels: {cluster: eu1}
         rule_files: [rules.yml]
         """.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
-        let port = try NotifierTests.freePort()
+        let port = try freeLoopbackPort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.prometheusBinary)
         process.arguments = ["--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
@@ -222,7 +223,7 @@ final class RulePrometheusComparisonTests: XCTestCase {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Self.prometheusBinary)
             process.arguments = ["--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
-                                 "--web.listen-address=127.0.0.1:\(try NotifierTests.freePort())", "--web.external-url=http://prom.test:9090/",
+                                 "--web.listen-address=127.0.0.1:\(try freeLoopbackPort())", "--web.external-url=http://prom.test:9090/",
                                  // Prometheus drops the first notification (sent before its Alertmanager
                                  // is discovered) and resends after the delay; 1s keeps the test short.
                                  "--rules.alert.resend-delay=1s"]

@@ -1,3 +1,4 @@
+import VigilTestSupport
 import PrometheusRemoteWrite
 import XCTest
 @testable import MetricsStore

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Logging
 import Testing
+import VigilTestSupport
 @testable import ObjectStore
 @testable import S3
 
@@ -22,9 +23,9 @@ struct S3ClientTests {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("s3client-\(UUID().uuidString)")
             var config = ObjectStoreConfig(metadataDir: directory.appendingPathComponent("meta").path,
                                            dataDir: directory.appendingPathComponent("data").path)
-            let port = try Self.freePort()
+            let port = try freeLoopbackPort()
             config.s3BindAddr = "127.0.0.1:\(port)"
-            config.adminBindAddr = "127.0.0.1:\(try Self.freePort())"
+            config.adminBindAddr = "127.0.0.1:\(try freeLoopbackPort())"
             config.dataFsync = false
             config.metadataFsync = false
             var quiet = Logger(label: "s3-client-test-node")
@@ -54,20 +55,6 @@ struct S3ClientTests {
             task.cancel()
             _ = try? await task.value
             try? FileManager.default.removeItem(at: directory)
-        }
-
-        static func freePort() throws -> Int {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            guard bound else { throw CocoaError(.fileReadUnknown) }
-            return Int(UInt16(bigEndian: address.sin_port))
         }
     }
 
@@ -140,7 +127,7 @@ struct S3ClientTests {
             #expect(error.code == "SignatureDoesNotMatch")
             #expect(error.description.contains("SignatureDoesNotMatch"))
         }
-        let unreachable = S3Client(endpoint: URL(string: "http://127.0.0.1:\(try Node.freePort())")!, region: "garage",
+        let unreachable = S3Client(endpoint: URL(string: "http://127.0.0.1:\(try freeLoopbackPort())")!, region: "garage",
                                    credentials: .init(accessKeyID: "x", secretAccessKey: "y"), timeout: .seconds(1))
         do {
             _ = try await unreachable.headObject(bucket: "bkt", key: "k")

@@ -1,3 +1,4 @@
+import VigilTestSupport
 import XCTest
 
 @testable import Snappy
@@ -19,7 +20,7 @@ final class SnappyTests: XCTestCase {
     }
 
     func testRandomBytesRoundTripAndStayWithinMaxCompressedLength() throws {
-        var rng = SnappyTestRNG(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         for size in [2, 15, 16, 17, 18, 100, 4095, 65535, 65536, 65537, 200_000] {
             let input = randomBytes(size, using: &rng)
             let compressed = Snappy.compress(input)
@@ -49,7 +50,7 @@ final class SnappyTests: XCTestCase {
     }
 
     func testOneMebibyteInputsSpanningSeveralFragmentsRoundTrip() throws {
-        var rng = SnappyTestRNG(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let size = 1 << 20
         let incompressible = randomBytes(size, using: &rng)
         let mixed = semiCompressibleBytes(size, using: &rng)
@@ -62,7 +63,7 @@ final class SnappyTests: XCTestCase {
     }
 
     func testInputsAroundFragmentAndSearchThresholdsRoundTrip() throws {
-        var rng = SnappyTestRNG(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let sizes = [3, 4, 5, 14, 15, 16, 17, 18, 31, 32, 33, 65_535, 65_536, 65_537, 131_072, 131_073]
         for size in sizes {
             let input = semiCompressibleBytes(size, using: &rng)
@@ -71,7 +72,7 @@ final class SnappyTests: XCTestCase {
     }
 
     func testAllInputFormsProduceTheSameBlock() throws {
-        var rng = SnappyTestRNG(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let input = semiCompressibleBytes(10_000, using: &rng)
         let fromArray = Snappy.compress(input)
         let fromPointer = input.withUnsafeBytes { Snappy.compress($0) }
@@ -222,7 +223,7 @@ final class SnappyTests: XCTestCase {
     // MARK: Robustness
 
     func testMutatedBlocksEitherThrowOrDecodeToDeclaredLength() {
-        var rng = SnappyTestRNG(seed: 0xF022)
+        var rng = SplitMix64(seed: 0xF022)
         let originals = [
             Snappy.compress(semiCompressibleBytes(3000, using: &rng)),
             Snappy.compress(Array(String(repeating: "abcabcabd", count: 300).utf8)),
@@ -261,7 +262,7 @@ final class SnappyTests: XCTestCase {
     }
 
     func testRandomGarbageNeverCrashesTheDecoder() {
-        var rng = SnappyTestRNG(seed: 0xBAD)
+        var rng = SplitMix64(seed: 0xBAD)
         for _ in 0..<5000 {
             let garbage = randomBytes(Int(rng.next() % 64), using: &rng)
             if let output = try? Snappy.decompress(garbage, maxLength: 1 << 16) {
@@ -313,7 +314,7 @@ final class SnappyTests: XCTestCase {
         return kinds
     }
 
-    private func randomBytes(_ count: Int, using rng: inout SnappyTestRNG) -> [UInt8] {
+    private func randomBytes(_ count: Int, using rng: inout SplitMix64) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var i = 0
         while i < count {
@@ -328,7 +329,7 @@ final class SnappyTests: XCTestCase {
     }
 
     /// Runs of random-length repeats mixed with fresh random bytes, roughly like metric payloads.
-    private func semiCompressibleBytes(_ count: Int, using rng: inout SnappyTestRNG) -> [UInt8] {
+    private func semiCompressibleBytes(_ count: Int, using rng: inout SplitMix64) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count)
         while bytes.count < count {
@@ -344,18 +345,5 @@ final class SnappyTests: XCTestCase {
             }
         }
         return bytes
-    }
-}
-
-/// Deterministic generator so failures reproduce.
-private struct SnappyTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
